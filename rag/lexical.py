@@ -1,0 +1,64 @@
+"""Lexical tokens for BM25: lowercase words, figures kept whole ("20.9%", "1q26", "950pr"), Chinese runs
+segmented with jieba, English stop words dropped. The same function tokenizes chunks and queries."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# Figures keep their decimal point and percent sign; thousands separators are dropped so "1,496.5" and
+# "1496.5" match.
+_TOKEN = re.compile(r"[a-z0-9]*[a-z][a-z0-9]*(?:['’][a-z]+)?|\d[\d,]*(?:\.\d+)?%?", re.IGNORECASE)
+
+STOP_WORDS = frozenset(
+    """a an and are as at be been being but by can could did do does for from had has have how if in into is
+    it its of on or over so such than that the their them then there these they this those to was were what
+    when where which while who whom why will with would about after also any both each few more most other
+    our out own same some very just you your we us i me my he she his her please tell much many""".split()
+) | frozenset("的 了 和 是 在 有 与 及 对 将 于 为 等 吗 呢 什么 多少 哪些 如何 怎么 是否 请问".split())
+
+
+@lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+def _stem(token: str) -> str:
+    # A light plural/possessive fold; FTS5's porter stemmer then handles English inflections.
+    if token.endswith(("'s", "’s")):
+        token = token[:-2]
+    return token
+
+
+def lexical_tokens(text: str, keep_stop_words: bool = False) -> list[str]:
+    tokens: list[str] = []
+    position = 0
+    for match in _CJK_RUN.finditer(text):
+        tokens.extend(_latin_tokens(text[position : match.start()]))
+        tokens.extend(w for w in _jieba().cut(match.group(0)) if w.strip())
+        position = match.end()
+    tokens.extend(_latin_tokens(text[position:]))
+    if keep_stop_words:
+        return tokens
+    return [t for t in tokens if t not in STOP_WORDS]
+
+
+def _latin_tokens(text: str) -> list[str]:
+    out = []
+    for match in _TOKEN.finditer(text):
+        token = match.group(0).lower()
+        if token[0].isdigit():
+            token = token.replace(",", "").rstrip(".")
+        out.append(_stem(token))
+    return out
+
+
+def fts_query(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression that ORs the query's tokens, each quoted so punctuation is literal."""
+    unique = list(dict.fromkeys(tokens))
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)

@@ -1,0 +1,109 @@
+"""Retrieve: a question -> ranked Hits, fusing dense (Chroma) and lexical (BM25) rankings by reciprocal
+rank fusion, within the documents the filters allow."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+
+from rag.catalog import Catalog
+from rag.embed import Embedder
+from rag.errors import EmptyIndexError, FilterError
+from rag.settings import RetrieveSettings
+from rag.store import VectorStore
+from rag.types import Hit
+
+log = logging.getLogger(__name__)
+
+FILTER_KEYS = ("doc_id", "source", "publisher", "broker", "company", "ticker", "date_from", "date_to")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_filters(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
+    """Check `key=value` filters (or a dict of them) and return them as a dict.
+
+    Raises:
+        FilterError: unknown key, missing '=', or a date that is not YYYY-MM-DD.
+    """
+    if not pairs:
+        return {}
+    items = pairs.items() if isinstance(pairs, dict) else [_split_pair(p) for p in pairs]
+    filters: dict[str, str] = {}
+    for key, value in items:
+        key = key.strip().lower()
+        if key not in FILTER_KEYS:
+            raise FilterError(f"unknown filter {key!r}; use one of {', '.join(FILTER_KEYS)}")
+        value = str(value).strip()
+        if not value:
+            raise FilterError(f"filter {key!r} has an empty value")
+        if key in ("date_from", "date_to") and not _ISO_DATE.match(value):
+            raise FilterError(f"filter {key}={value!r}: dates are YYYY-MM-DD")
+        filters[key] = value
+    return filters
+
+
+def _split_pair(pair: str) -> tuple[str, str]:
+    if "=" not in pair:
+        raise FilterError(f"filter {pair!r} is not key=value")
+    key, value = pair.split("=", 1)
+    return key, value
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval fused by weighted reciprocal rank."""
+
+    def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: RetrieveSettings) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+
+    def retrieve(self, question: str, top_k: int | None = None, filters: dict[str, str] | None = None,
+                 mode: str = "hybrid") -> list[Hit]:
+        """The `top_k` passages best matching `question`.
+
+        Args:
+            mode: "hybrid" (default), "dense" or "lexical" (the last two for baselines and diagnosis).
+
+        Raises:
+            EmptyIndexError: nothing is indexed.
+            FilterError: a malformed filter.
+        """
+        top_k = top_k or self.settings.top_k
+        if top_k < 1 or top_k > 100:
+            raise FilterError(f"k={top_k}: choose between 1 and 100 passages")
+        if self.catalog.chunk_count() == 0:
+            raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first")
+        doc_ids = self.catalog.filter_doc_ids(parse_filters(filters))
+        return self._retrieve(question, top_k, doc_ids, mode)
+
+    def _retrieve(self, question: str, top_k: int, doc_ids: set[str] | None, mode: str) -> list[Hit]:
+        candidates = max(self.settings.candidates, top_k)
+        query_vector = self.embedder.embed_query(question)
+        dense = self.store.query(query_vector, candidates, doc_ids) if mode in ("hybrid", "dense") else []
+        lexical = self.catalog.lexical_search(question, candidates, doc_ids) if mode in ("hybrid", "lexical") else []
+        fused: dict[str, float] = {}
+        for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
+            for rank, (chunk_id, _) in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank)
+        ranked = sorted(fused, key=lambda cid: -fused[cid])
+        records = self.catalog.chunks(ranked[: top_k * 2])  # a few spare in case some are pending
+        ranked = [cid for cid in ranked if cid in records][:top_k]
+        similarity = dict(dense)
+        missing = [cid for cid in ranked if cid not in similarity]
+        for cid, vector in self.store.vectors(missing).items():
+            similarity[cid] = _cosine(query_vector, vector)
+        hits = []
+        for rank, cid in enumerate(ranked, start=1):
+            r = records[cid]
+            hits.append(Hit(rank=rank, chunk_id=cid, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
+                            start=r.start, end=r.end, text=r.text, score=fused[cid], publisher=r.publisher,
+                            published=r.published, relevance=max(0.0, similarity.get(cid, 0.0))))
+        return hits
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0

