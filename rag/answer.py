@@ -35,15 +35,25 @@ TokenSink = Callable[[str], None]
 
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER_Q = re.compile(
-    r"\b(how (much|many|fast|big|large|high)|what (percentage|percent|share|rate|proportion|value|amount|level|"
-    r"price|number|cagr|growth)|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
+    r"\b(how (much|many|fast|big|large|high|sharply)|what (exact |expected |projected |annual )?(percentage|percent|"
+    r"share|rate|proportion|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
                      r"什么时候|何时|哪一年|哪年|哪个季度|日期", re.IGNORECASE)
-_LIST_Q = re.compile(r"\b(which|what) (companies|firms|stocks|names|chips|devices|risks|products|areas|sectors|"
+_LIST_Q = re.compile(r"\b(which|what) ([\w-]+ ){0,3}(companies|firms|stocks|names|chips|devices|risks|products|areas|sectors|"
                      r"types|technologies|markets)\b|\blist\b|哪些", re.IGNORECASE)
 _QUESTION_WORDS = {"what", "which", "who", "when", "where", "why", "how", "is", "are", "does", "do", "did", "will",
                    "can", "according", "in", "by", "the", "name", "list", "give", "tell"}
+_MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December")
+_AMOUNT_Q = re.compile(r"\b(worth|in dollars|market size|how much money|valued at|value of)\b|金额|市场规模", re.IGNORECASE)
+_META_Q = re.compile(
+    r"\b(who (published|wrote|issued|released)|which (outlet|site|publication|publisher|media)|"
+    r"when was (this|the) (report|article|note) (published|released|issued)|publication date|"
+    r"(date|day) (was )?(this|the) (report|article|note)|(what|which) date was (this|the) (report|article)|"
+    r"whose (research|report)|which (bank|broker|brokerage|firm|house)('s)? (research|report)|"
+    r"(published|released) (on|by) what|who is the (publisher|author|source))\b|谁发布|发布日期|哪家券商|哪个券商|发布时间",
+    re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
@@ -65,9 +75,11 @@ class _Sentence:
     start: int  # offsets in the document
     end: int
     text: str
+    previous: str = ""  # the sentence before, within the same passage
     coverage: float = 0.0
     similarity: float = 0.0
     score: float = 0.0
+    needs_previous: bool = False
 
 
 class QuestionProfile:
@@ -81,21 +93,40 @@ class QuestionProfile:
         self.wants_number = bool(_NUMBER_Q.search(question))
         self.wants_date = bool(_DATE_Q.search(question))
         self.wants_list = bool(_LIST_Q.search(question))
+        self.wants_amount = bool(_AMOUNT_Q.search(question))
+        self.is_meta = bool(_META_Q.search(question))
         self.anchors = self._anchors(question)
+        if self.is_chinese:
+            # "12月16日" is "December 16" in an English report: let the date anchor the search.
+            for month, day in re.findall(r"(\d{1,2})月(\d{1,2})日", question):
+                if 1 <= int(month) <= 12:
+                    written = f"{_MONTH_NAMES[int(month) - 1]} {int(day)}"
+                    self.anchors += lexical_tokens(written, keep_stop_words=True)
+                    self.tokens += lexical_tokens(written, keep_stop_words=True)
+        # "How many units ..." is answered by a count of units, not by any number in a sentence about the topic.
+        counted = re.search(r"\bhow many ([a-z]+)", question, re.IGNORECASE)
+        self.counted = _fold(counted.group(1).lower()) if counted and counted.group(1).lower() not in (
+            "more", "of", "times") else ""
+        self.years = [a for a in self.anchors if _YEAR.match(a)]
 
-    @staticmethod
-    def _anchors(question: str) -> list[str]:
+    def _anchors(self, question: str) -> list[str]:
         anchors = []
-        words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-']*", question)
+        words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-'’]*", question)
         for i, word in enumerate(words):
-            word = word.rstrip(".'").removesuffix("'s")
+            word = word.rstrip(".'’").removesuffix("'s").removesuffix("’s")
             low = word.lower()
             if low in _QUESTION_WORDS and i == 0:
                 continue
-            has_digit = any(ch.isdigit() for ch in word)
-            capitalised = word[:1].isupper() and i > 0 and low not in _QUESTION_WORDS
-            if has_digit or capitalised or (word.isupper() and len(word) > 1):
-                anchors.extend(lexical_tokens(word, keep_stop_words=True))
+            tokens = lexical_tokens(word, keep_stop_words=True)
+            if any(ch.isdigit() for ch in word):
+                # Of "late-2025" only the year anchors; a Chinese date's month and day ("12月16日") do not,
+                # since the English text writes "December 16".
+                tokens = [t for t in tokens if any(ch.isdigit() for ch in t)]
+                if self.is_chinese:
+                    tokens = [t for t in tokens if not (t.isdigit() and int(t) < 100)]
+                anchors.extend(tokens)
+            elif (word[:1].isupper() and i > 0 and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
+                anchors.extend(tokens)
         return [a for a in dict.fromkeys(anchors) if a not in ("ai",)]
 
 
@@ -104,20 +135,31 @@ def _token_set(text: str) -> set[str]:
 
 
 def _fold(token: str) -> str:
-    # A light stemmer so "shipments" meets "shipment" and "grows" meets "grow".
+    # A light stemmer so "shipments" meets "shipment" and "grows" meets "grow"; "40.22%" meets "40.22".
+    token = token.rstrip("%")
     for suffix in ("ing", "ed", "es", "s"):
         if len(token) > len(suffix) + 3 and token.endswith(suffix) and not token[0].isdigit():
             return token[: -len(suffix)]
     return token
 
 
+# "in 26" and "end of 26" are years, not figures.
+_SHORT_YEAR = re.compile(r"\b(?:in|of|by|from|to|since)\s+(\d{2})\b(?![.%\d])")
+
+
 def has_non_year_figure(text: str) -> bool:
+    short_years = {str(int(m.group(1))) for m in _SHORT_YEAR.finditer(text)}
     for key in figures(text):
-        if "Q" in key:
+        if "Q" in key or _YEAR.match(key) or key in short_years:
             continue
-        if not _YEAR.match(key):
-            return True
-    return False
+        return True
+    return bool(re.search(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozen|hundred|"
+                          r"thousand|million|billion)\b", text, re.IGNORECASE))
+
+
+def has_amount(text: str) -> bool:
+    return bool(re.search(r"[$¥€£]\s?\d|\b\d[\d,.]*\s?(billion|million|trillion|bn|mn)\b|\b(RMB|USD|yuan)\b|亿|万元",
+                          text, re.IGNORECASE))
 
 
 def has_date(text: str) -> bool:
@@ -135,9 +177,19 @@ def eligible_hits(profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
     kept = []
     for hit in hits:
         tokens = _token_set(f"{hit.title}\n{hit.text}")
-        if all(_fold(a) in tokens for a in profile.anchors):
+        if all(_anchor_in(a, tokens) for a in profile.anchors):
             kept.append(hit)
     return kept
+
+
+def _anchor_in(anchor: str, tokens: set[str]) -> bool:
+    anchor = _fold(anchor)
+    if anchor in tokens:
+        return True
+    # Reports write "in 25" and "1Q26" for 2025 and 2026.
+    if _YEAR.match(anchor) and (anchor[2:] in tokens or any(t.endswith("q" + anchor[2:]) for t in tokens)):
+        return True
+    return False
 
 
 class PassageScorer:
@@ -153,8 +205,11 @@ class PassageScorer:
     def sentences(self, hits: list[Hit]) -> list[_Sentence]:
         out = []
         for hit in hits:
+            previous = ""
             for s, e in sentence_spans(hit.text):
-                out.append(_Sentence(hit=hit, start=hit.start + s, end=hit.start + e, text=hit.text[s:e]))
+                out.append(_Sentence(hit=hit, start=hit.start + s, end=hit.start + e, text=hit.text[s:e],
+                                     previous=previous))
+                previous = hit.text[s:e]
         return out
 
     def eligible(self, profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
@@ -171,13 +226,22 @@ class PassageScorer:
         vectors = self._embed([s.text for s in sentences])
         query = self.embedder.embed_query(profile.question)
         for sentence, toks, vector in zip(sentences, sentence_tokens, vectors):
-            sentence.coverage = sum(idf[t] for t in question_terms if t in toks) / total
+            own = sum(idf[t] for t in question_terms if t in toks) / total
+            # A list sentence ("Companies to watch include ...") often leaves its subject to the sentence before.
+            context_toks = toks | _token_set(sentence.previous) if sentence.previous else toks
+            with_context = sum(idf[t] for t in question_terms if t in context_toks) / total
+            sentence.needs_previous = with_context * 0.85 > own and (profile.wants_list or own < 0.3)
+            sentence.coverage = max(own, 0.85 * with_context) if sentence.needs_previous else own
             sentence.similarity = sum(a * b for a, b in zip(query, vector))
             bonus = 0.0
             if profile.wants_number:
-                bonus += 0.15 if has_non_year_figure(sentence.text) else -0.3
+                bonus += 0.1 if has_non_year_figure(sentence.text) else -0.3
+            if profile.wants_amount:
+                bonus += 0.1 if has_amount(sentence.text) else -0.3
             if profile.wants_date:
-                bonus += 0.15 if has_date(sentence.text) else -0.3
+                bonus += 0.1 if has_date(sentence.text) else -0.3
+            if profile.wants_list:
+                bonus += 0.1 if sentence.text.count(",") >= 3 else -0.1
             sentence.score = 0.5 * sentence.coverage + 0.5 * sentence.similarity + bonus
         return sorted(sentences, key=lambda s: -s.score)
 
@@ -195,7 +259,7 @@ class PassageScorer:
 
 
 class ExtractiveAnswerer:
-    """Quotes the best-supported sentence(s) or clause, each with its [n] citation."""
+    """Quotes the best-supported sentence(s), each with its [n] citation."""
 
     name = "extractive"
 
@@ -205,74 +269,102 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
         profile = QuestionProfile(question)
+        if profile.is_meta:
+            meta = self._about_report(profile, hits)
+            if meta:
+                return meta
         reason = gate(profile, hits, self.settings)
         if reason:
             return abstention(self.name, reason)
         ranked = self.scorer.score(profile, self.scorer.sentences(self.scorer.eligible(profile, hits)))
         best = ranked[0] if ranked else None
-        if best is None or not self._supports(profile, best):
+        if best is None or not self.supports(profile, best):
             return abstention(self.name, "no sentence in the retrieved passages answers the question")
         chosen = [best]
         for other in ranked[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
-            if other.score >= 0.9 * best.score and self._supports(profile, other) and self._adds(other, chosen):
+            if other.score >= 0.92 * best.score and self.supports(profile, other) and self._adds(other, chosen):
                 chosen.append(other)
-        chosen = [self._trim(profile, s) for s in chosen]
         chosen.sort(key=lambda s: (s.hit.rank, s.start))
         parts, citations = [], []
         for sentence in chosen:
+            start = sentence.start
+            if sentence.needs_previous and sentence.previous:
+                # Quote the sentence that names the subject too, so the list reads on its own.
+                found = sentence.hit.text.rfind(sentence.previous, 0, sentence.start - sentence.hit.start)
+                if found >= 0:
+                    start = sentence.hit.start + found
             n = len(citations) + 1
-            citations.append(citation_for(n, sentence.hit, sentence.start, sentence.end))
-            parts.append(f"{_as_quote(sentence.text)} [{n}]")
+            cited = citation_for(n, sentence.hit, start, sentence.end)
+            citations.append(cited)
+            parts.append(f"{_as_quote(cited.text)} [{n}]")
         return Draft(text=" ".join(parts), citations=citations, abstained=False, answerer=self.name)
 
-    def _supports(self, profile: QuestionProfile, sentence: _Sentence) -> bool:
+    def supports(self, profile: QuestionProfile, sentence: _Sentence) -> bool:
+        """Whether quoting `sentence` answers the question rather than merely touching its topic."""
         if profile.wants_number and not has_non_year_figure(sentence.text):
             return False
+        if profile.wants_amount and not has_amount(sentence.text):
+            return False
         if profile.wants_date and not profile.wants_number and not has_date(sentence.text):
+            return False
+        if profile.counted and profile.counted not in _token_set(sentence.text):
+            return False
+        # A year the question names must be the sentence's year, not just one elsewhere in the passage.
+        if profile.years and not any(_anchor_in(y, _token_set(sentence.text))
+                                     for y in profile.years):
             return False
         if profile.is_chinese:
             # English-only embeddings cannot judge a Chinese question; its names and figures must carry it.
             return bool(profile.anchors) and sentence.coverage > 0
-        return sentence.coverage >= self.settings.min_coverage and sentence.score >= self.settings.min_sentence_score
+        if sentence.score < self.settings.min_sentence_score:
+            return False
+        # Either the sentence shares enough of the question's words, or it means the same thing in others.
+        return sentence.coverage >= self.settings.min_coverage or sentence.similarity >= self.settings.min_similarity
 
     @staticmethod
     def _adds(candidate: _Sentence, chosen: list[_Sentence]) -> bool:
         for c in chosen:
             if c.hit.doc_id == candidate.hit.doc_id and not (candidate.end <= c.start or candidate.start >= c.end):
                 return False
+            if c.text == candidate.text:
+                return False
         return True
 
-    def _trim(self, profile: QuestionProfile, sentence: _Sentence) -> _Sentence:
-        """A long sentence is cut to its clause that answers the question, if that clause holds its figure."""
-        if len(sentence.text.split()) <= 30:
-            return sentence
-        pieces, cursor = [], 0
-        for match in _CLAUSE_BREAK.finditer(sentence.text):
-            pieces.append((cursor, match.start()))
-            cursor = match.end()
-        pieces.append((cursor, len(sentence.text)))
-        if len(pieces) < 2:
-            return sentence
-        terms = {_fold(t) for t in profile.tokens}
-        best, best_key = None, None
-        for s, e in pieces:
-            text = sentence.text[s:e]
-            toks = _token_set(text)
-            if profile.wants_number and not has_non_year_figure(text):
-                continue
-            if profile.wants_date and not has_date(text):
-                continue
-            key = (len(terms & toks), -len(text))
-            if best_key is None or key > best_key:
-                best, best_key = (s, e), key
-        if best is None or best_key[0] < max(1, len(terms & _token_set(sentence.text)) * 0.6):
-            return sentence
-        s, e = best
-        return _Sentence(hit=sentence.hit, start=sentence.start + s, end=sentence.start + e,
-                         text=sentence.text[s:e], coverage=sentence.coverage, similarity=sentence.similarity,
-                         score=sentence.score)
+    def _about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
+        """Questions about the report itself (who published it, when, whose research) are answered from its
+        metadata, citing the place in the text where that metadata is written."""
+        if not hits:
+            return None
+        hit = hits[0]
+        q = profile.question.lower()
+        wants_date = bool(re.search(r"\bwhen\b|date|day|日期|时间", q))
+        wants_broker = bool(re.search(r"whose|bank|broker|brokerage|firm|house|券商", q))
+        value = ""
+        if wants_date and hit.published:
+            value = _date_as_written(hit, hit.published)
+        elif wants_broker:
+            value = hit.title.split(":", 1)[0] if ":" in hit.title else ""
+        elif hit.publisher:
+            value = hit.publisher
+        if not value:
+            return None
+        found = hit.text.find(value)
+        if found < 0:
+            return None
+        label = "published on" if wants_date else ("research by" if wants_broker else "published by")
+        cited = citation_for(1, hit, hit.start + found, hit.start + found + len(value))
+        return Draft(text=f"The report is {label} {value} [1].", citations=[cited], abstained=False,
+                     answerer=self.name)
+
+
+def _date_as_written(hit: Hit, iso: str) -> str:
+    y, m, d = iso.split("-")
+    for written in (f"{d}/{m}/{y}", f"{int(d)}/{int(m)}/{y}", iso, f"{y}年{int(m)}月{int(d)}日"):
+        if written in hit.text:
+            return written
+    return ""
 
 
 def _as_quote(text: str) -> str:

@@ -135,7 +135,22 @@ class Assistant:
     def _retrieve_step(self, state: dict) -> dict:
         started = time.perf_counter()
         hits = self.retriever.retrieve(state["question"], top_k=state["k"], filters=state["filters"])
+        if hits and QuestionProfile(state["question"]).is_meta:
+            hits = self._with_report_header(hits)
         return {**state, "hits": hits, "retrieve_ms": (time.perf_counter() - started) * 1000}
+
+    def _with_report_header(self, hits: list[Hit]) -> list[Hit]:
+        """Questions about the report itself are answered from its header (title, date, publisher), which is
+        in its first chunk: put that chunk first."""
+        first_ids = self.catalog.chunk_ids(hits[0].doc_id)[:1]
+        records = self.catalog.chunks(first_ids)
+        if not records or first_ids[0] == hits[0].chunk_id:
+            return hits
+        r = records[first_ids[0]]
+        header = Hit(rank=0, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
+                     start=r.start, end=r.end, text=r.text, score=hits[0].score, publisher=r.publisher,
+                     published=r.published, relevance=hits[0].relevance)
+        return [header] + [h for h in hits if h.chunk_id != r.chunk_id]
 
     def _answer_step(self, state: dict) -> Answer:
         started = time.perf_counter()

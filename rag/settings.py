@@ -93,11 +93,31 @@ class AnswerSettings(BaseModel):
     min_coverage: float = Field(
         0.45, ge=0, le=1, description="Share of the question's (rarity-weighted) terms a quoted sentence must hold."
     )
+    min_similarity: float = Field(
+        0.50, ge=0, le=1, description="Embedding similarity that lets a paraphrased sentence answer on its own."
+    )
     min_sentence_score: float = Field(0.40, ge=0, description="Lowest sentence score the extractive answerer quotes.")
     llm_passages: int = Field(4, ge=1, le=20, description="Passages given to a generative model.")
     llm_passage_tokens: int = Field(110, ge=20, description="Longest window of a passage given to a model.")
     max_question_chars: int = Field(2000, ge=1)
     max_sentences: int = Field(2, ge=1, le=10, description="Sentences the extractive answerer returns.")
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name) or default
+
+
+class SlackSettings(BaseModel):
+    # Slack's own variable names, as Slack's docs and tools use them; RAG_SLACK__BOT_TOKEN etc. also work (and .env).
+    bot_token: str | None = Field(default_factory=lambda: _env("SLACK_BOT_TOKEN"),
+                                  description="Bot token, xoxb-... (env SLACK_BOT_TOKEN).")
+    app_token: str | None = Field(default_factory=lambda: _env("SLACK_APP_TOKEN"),
+                                  description="App-level token for Socket Mode, xapp-... (env SLACK_APP_TOKEN).")
+    signing_secret: str | None = Field(default_factory=lambda: _env("SLACK_SIGNING_SECRET"),
+                                       description="Verifies HTTP requests from Slack (env SLACK_SIGNING_SECRET).")
+    api_url: str = Field(default_factory=lambda: _env("RAG_SLACK_API_URL", "https://slack.com/api/"),
+                         description="Slack Web API base URL (env RAG_SLACK_API_URL), for proxies and tests.")
+    db_name: str = Field("slack.sqlite", description="File under home: answers, feedback and seen event ids.")
 
 
 class Settings(BaseSettings):
@@ -112,6 +132,7 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = RetrieveSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @property
     def catalog_path(self) -> Path:
@@ -120,6 +141,10 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def slack_db_path(self) -> Path:
+        return self.home / self.slack.db_name
 
 
 @lru_cache(maxsize=1)
