@@ -36,7 +36,8 @@ TokenSink = Callable[[str], None]
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|fast|big|large|high|sharply)|what (exact |expected |projected |annual )?(percentage|percent|"
-    r"share|rate|proportion|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
+    r"share|rate|proportion|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|what (is|was|are|were|will be) (the |its |their )?([\w'’-]+ ){0,4}(price|revenue|sales|"
+    r"profit|margin|yield|rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
                      r"什么时候|何时|哪一年|哪年|哪个季度|日期", re.IGNORECASE)

@@ -15,7 +15,9 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _QUARTER_NQYY = re.compile(r"\b([1-4])Q(\d{2}|\d{4})\b", re.IGNORECASE)
 _QUARTER_QNYY = re.compile(r"\bQ([1-4])[\s']*(?:FY)?(\d{4}|\d{2})\b", re.IGNORECASE)
 _ORDINAL_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter\s+(?:of\s+)?(\d{4})\b", re.IGNORECASE)
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?")
+_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?([A-Za-z]*)")
+# A number glued to letters is part of a name ("3peak", "950PR") unless the letters are a unit ("2000W").
+_UNITS = {"", "w", "kw", "mw", "gw", "nm", "mm", "bn", "mn", "m", "k", "x", "gb", "tb", "pb", "s", "th", "st", "nd", "rd"}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 
@@ -71,7 +73,8 @@ def figures(text: str) -> dict[str, str]:
             found.setdefault(_number_key(str(year), None), str(year))
         text = pattern.sub(" ", text)
     for match in _NUMBER.finditer(text):
-        found.setdefault(_number_key(match.group(1), match.group(2)), match.group(0))
+        if match.group(3).lower() in _UNITS:
+            found.setdefault(_number_key(match.group(1), match.group(2)), match.group(0))
     return found
 
 
