@@ -18,10 +18,11 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(BIN)/rag ingest corpus/
-	$(BIN)/rag search "How much will global AI server shipments grow in 2026?" -k 3
-	$(BIN)/rag ask "How much will global AI server shipments grow in 2026?"
+	$(BIN)/rag serve --host 127.0.0.1 --port 8000
 
 test: install
+	# The web page test drives Debian's chromium (Playwright never downloads a browser).
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 	$(BIN)/python -m pytest
 
 eval: install

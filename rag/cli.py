@@ -1,4 +1,4 @@
-"""Command line front end: `rag ingest`, `rag search`, `rag ask`, `rag remove`, `rag documents`.
+"""Command line front end: `rag ingest`, `rag search`, `rag ask`, `rag batch`, `rag remove`, `rag documents`.
 
 Prints for people by default and JSON with --json. Errors are one line on stderr and a non-zero exit.
 """
@@ -51,7 +51,8 @@ def open_assistant(settings: Settings, must_exist: bool = False):
 
 
 def fail(exc: Exception, code: int = 1) -> None:
-    err.print(f"error: {exc}", markup=False)
+    # soft_wrap: Rich would otherwise break a long message into several lines when stderr is not a terminal.
+    err.print(f"error: {exc}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -87,7 +88,7 @@ def ingest(
         out.print(f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
                   f"removed {report.removed}, failed {len(report.failed)}; {report.chunks} chunks written")
         for failure in report.failed:
-            err.print(f"failed: {failure['error']}", markup=False)
+            err.print(f"failed: {failure['error']}", markup=False, soft_wrap=True)
     if report.failed:
         raise typer.Exit(2)
 
@@ -232,6 +233,177 @@ def documents(index: IndexOption = None, chroma_url: ChromaOption = None, as_jso
             out.print(f"{doc.doc_id}  {doc.chunk_count} chunks  {doc.publisher or '-'}  {doc.published or '-'}  "
                       f"{doc.title[:70]}", markup=False)
 
+
+@app.command()
+def batch(
+    input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Questions: .txt (one per line), .csv/.xlsx (a question column), .jsonl.")],
+    output: Annotated[Optional[Path], typer.Option("--out", help="Answers: .jsonl, .csv or .xlsx (default: INPUT.answers.*). Rerun to resume.")] = None,
+    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
+    column: Annotated[str, typer.Option("--column", help="The column (or JSON key) holding the questions.")] = "question",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Questions answered at once.")] = 1,
+    filters: FilterOption = None,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Answer a file of questions into a table plus a readable Markdown report; rerun to resume.
+
+    Example: rag batch checklist.xlsx --out answers.xlsx --llm extractive
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from rag.batch import BatchInterrupted, BatchRunner, default_output, read_batch
+
+    output = output or default_output(input_path)
+    try:
+        items = read_batch(input_path, column=column)
+        runner = BatchRunner(open_assistant(make_settings(index, chroma_url), must_exist=True), output,
+                             answerer=llm, filters=filters, k=k, workers=workers)
+        with Progress(TextColumn("questions"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[rate]}/min"), TimeRemainingColumn(), console=err,
+                      disable=as_json) as bar:
+            task = bar.add_task("batch", total=len(items), rate="-")
+
+            def on_progress(p) -> None:
+                speed = bar.tasks[0].speed
+                bar.update(task, completed=p.done, rate=f"{speed * 60:.0f}" if speed else "-")
+
+            summary = runner.run(items, on_progress=on_progress)
+    except BatchInterrupted as exc:
+        err.print(f"stopped: {exc}", markup=False)
+        raise typer.Exit(130)
+    except RagError as exc:
+        fail(exc)
+    if as_json:
+        out.print(json.dumps(summary.to_dict(), ensure_ascii=False), markup=False)
+    else:
+        out.print(f"{summary.total} questions: {summary.answered} answered ({summary.abstained} not in the reports, "
+                  f"{summary.duplicates} duplicates copied), {summary.failed} failed, {summary.skipped} already done; "
+                  f"{summary.seconds:.1f} s ({summary.per_minute:.0f}/min)", markup=False)
+        out.print(f"answers: {summary.output}\nreport:  {summary.report}", markup=False)
+    if summary.failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind (loopback only unless RAG_API_KEYS is set).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    ingest_paths: Annotated[Optional[list[Path]], typer.Option(
+        "--ingest", help="Index these files or folders (incrementally) before serving; repeatable.")] = None,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+) -> None:
+    """Serve the chat API and the web chat page.
+
+    Example: RAG_API_KEYS=k1,k2 rag serve --host 0.0.0.0 --port 8000 --ingest corpus/
+    """
+    import ipaddress
+
+    import uvicorn
+
+    settings = make_settings(index, chroma_url)
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not settings.api.key_list:
+        # Without keys anyone who can reach the port could upload and delete documents.
+        err.print("no API keys configured (RAG_API_KEYS): serving without auth, on loopback only")
+        if not loopback:
+            err.print(f"refusing to bind {host} without API keys; binding 127.0.0.1 instead")
+            host = "127.0.0.1"
+    try:
+        assistant = open_assistant(settings)
+        if ingest_paths:
+            report = assistant.ingest(ingest_paths)
+            err.print(f"indexed: added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+                      f"failed {len(report.failed)}", markup=False)
+    except RagError as exc:
+        fail(exc)
+    from api.main import create_app
+
+    err.print(f"serving on http://{host}:{port}/ (API docs at /docs)", markup=False)
+    uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="warning")
+
+
+@app.command("eval")
+def eval_(
+    suite: Annotated[Path, typer.Option("--suite", help="JSONL of known Q&A pairs.")] = Path("evals/guosen_qa.jsonl"),
+    llm: Annotated[str, typer.Option("--llm", help="Answerer to evaluate: extractive | local | openai | auto")] = "extractive",
+    tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
+    compare: Annotated[Optional[Path], typer.Option("--compare", help="An earlier JSON report: name the questions whose outcome changed.")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also score BM25 alone, dense alone and naive LangChain.")] = True,
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the Markdown, JSON and PNG report.")] = Path("evals/reports"),
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score the assistant on a Q&A suite (and TAT-QA) beside baselines; write a report under evals/reports/.
+
+    Example: rag eval --llm extractive --tatqa --compare evals/reports/eval-OLD.json
+    """
+    from evals.report import print_table, write_report
+    from evals.run import compare_outcomes, load_report, load_suite, run_suite
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not as_json and err.is_terminal:
+            err.print(f"\r{stage}: {done}/{total}", end="", markup=False)
+
+    try:
+        settings = make_settings(index, chroma_url)
+        old = load_report(compare) if compare else None
+        items = load_suite(suite)[:limit]
+        run = {"suite": run_suite(open_assistant(settings, must_exist=True), items, answerer=llm,
+                                  baselines=baselines, on_progress=progress)}
+        if tatqa:
+            from evals.tatqa import run_tatqa
+
+            run["tatqa"] = run_tatqa(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
+        paths = write_report(run, out_dir)
+    except RagError as exc:
+        fail(exc)
+    changes = compare_outcomes(old["suite"]["questions"], run["suite"]["questions"]) if old else None
+    if as_json:
+        out.print(json.dumps({"reports": {k: str(p) for k, p in paths.items()}, "changes": changes,
+                              **{k: {n: v for n, v in part.items() if n not in ("questions", "rows")}
+                                 for k, part in run.items()}}, ensure_ascii=False), markup=False)
+        return
+    if err.is_terminal:
+        err.print()
+    print_table(run, out)
+    if changes is not None:
+        out.print(f"{len(changes)} question(s) changed since {compare}:", markup=False)
+        for change in changes:
+            out.print(f"  {change['id']}: {change['detail']}  ({change['question']})", markup=False)
+    out.print(f"report: {paths['md']}  ({paths['json'].name}, {paths['png'].name})", markup=False)
+
+
+@app.command()
+def slack(
+    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    index: IndexOption = None,
+    chroma_url: ChromaOption = None,
+) -> None:
+    """Run the Slack bot in Socket Mode (no public URL needed; see manifest.yaml).
+
+    Needs SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-..., scope connections:write).
+
+    Example: SLACK_BOT_TOKEN=xoxb-... SLACK_APP_TOKEN=xapp-... rag slack --llm local
+    """
+    settings = make_settings(index, chroma_url, answerer=llm)
+    try:
+        from api.slack import build_slack_app, require, socket_mode_handler
+
+        # Name a missing token before the minutes-long work of loading the index and models.
+        require(settings.slack, "bot_token", "app_token")
+        handler = socket_mode_handler(build_slack_app(open_assistant(settings, must_exist=True), settings), settings)
+    except RagError as exc:
+        fail(exc)
+    err.print("Slack bot connected in Socket Mode; Ctrl-C stops it", markup=False)
+    handler.start()
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:

@@ -120,6 +120,38 @@ class SlackSettings(BaseModel):
     db_name: str = Field("slack.sqlite", description="File under home: answers, feedback and seen event ids.")
 
 
+class ApiSettings(BaseModel):
+    keys: str = Field(
+        "", description="Comma-separated API keys for the chat API (env RAG_API_KEYS). Empty: no auth, and the "
+        "server binds to loopback only.")
+    write_keys: str = Field(
+        "", description="Comma-separated keys allowed to upload and delete documents (env RAG_API__WRITE_KEYS). "
+        "Empty: every key may write.")
+    rate_limit_per_minute: int = Field(120, ge=1, description="Requests one key (or client address) may make a minute.")
+    max_upload_bytes: int = Field(25 * 1024 * 1024, ge=1, description="Largest accepted document upload.")
+    llm_wait_s: float = Field(
+        20.0, ge=0, description="Longest a request waits for the local LLM before it is answered extractively "
+        "(or refused, see llm_overload).")
+    llm_queue_size: int = Field(8, ge=0, description="Requests that may wait for the LLM at once; more are not queued.")
+    llm_overload: str = Field("extractive", description="extractive (answer extractively, flagged) | reject (503)")
+    history_turns: int = Field(6, ge=0, le=50, description="Previous turns used to condense a follow-up question.")
+
+    @field_validator("llm_overload")
+    @classmethod
+    def _known_overload(cls, value: str) -> str:
+        if value not in ("extractive", "reject"):
+            raise ValueError(f"unknown llm_overload {value!r}; choose extractive or reject")
+        return value
+
+    @property
+    def key_list(self) -> list[str]:
+        return [k.strip() for k in self.keys.split(",") if k.strip()]
+
+    @property
+    def write_key_list(self) -> list[str]:
+        return [k.strip() for k in self.write_keys.split(",") if k.strip()]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -132,6 +164,15 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = RetrieveSettings()
     llm: LLMSettings = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
+    api: ApiSettings = ApiSettings()
+    api_keys: str | None = Field(None, description="Comma-separated API keys (env RAG_API_KEYS); sets api.keys.")
+
+    @model_validator(mode="after")
+    def _api_keys_from_env(self) -> "Settings":
+        # The issue names a flat RAG_API_KEYS variable; the rest of the API section nests (RAG_API__...).
+        if self.api_keys is not None:
+            self.api.keys = self.api_keys
+        return self
     slack: SlackSettings = Field(default_factory=SlackSettings)
 
     @property
@@ -141,6 +182,14 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.home / "conversations.sqlite"
+
+    @property
+    def uploads_path(self) -> Path:
+        return self.home / "uploads"
 
     @property
     def slack_db_path(self) -> Path:

@@ -1,0 +1,95 @@
+"""The chat API and web chat page as one FastAPI app: `create_app()` builds it from settings, or over a
+given Assistant (tests, the load benchmark). Run it with `rag serve`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse
+
+from api.errors import error_response, install_error_handlers
+from api.metrics import Metrics
+from api.routes import batch, chat, documents, health, openai
+from api.service import ChatService
+from rag.conversation import ConversationStore
+from rag.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+# Multipart framing around an upload: headers and boundaries, well under this.
+_MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
+    """The app over `assistant` (default: `Assistant.from_settings(settings)`, built at startup)."""
+    settings = settings or (assistant.settings if assistant is not None else get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        threading.Thread(target=_warm_up, args=(app,), name="rag-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(title="Broker report assistant", version="0.1.0", lifespan=lifespan,
+                  description="Ask questions of broker research reports; every answer cites its passages. "
+                  "Every /v1 route needs 'Authorization: Bearer <key>' when RAG_API_KEYS is set.")
+    if assistant is None:
+        from rag.assistant import Assistant
+
+        assistant = Assistant.from_settings(settings)
+    metrics = Metrics()
+    app.state.assistant = assistant
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.conversations = ConversationStore(settings.conversations_path)
+    app.state.service = ChatService(assistant, settings, app.state.conversations, metrics)
+    app.state.ready = threading.Event()
+    app.state.ready_error = None
+    install_error_handlers(app)
+    for router in (chat.router, openai.router, documents.router, health.router, batch.router):
+        app.include_router(router)
+    if settings.slack.bot_token or settings.slack.signing_secret:
+        # Imported only when configured: slack-bolt is the optional `slack` extra.
+        from api.slack import mount_slack
+
+        mount_slack(app, assistant, settings)  # POST /slack/events, HTTP Events mode
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next):
+        limit = settings.api.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES
+        length = request.headers.get("content-length", "")
+        if request.url.path == "/v1/documents" and length.isdigit() and int(length) > limit:
+            # Refused before the body is read: a 2 GB upload must not be spooled to disk first.
+            response = error_response(413, "too_large", f"the upload is {length} bytes; the limit is "
+                                      f"{settings.api.max_upload_bytes} bytes", {"Connection": "close"})
+        else:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.latency.labels(route=path).observe(time.perf_counter() - started)
+            metrics.requests.labels(route=path, method=request.method, status=str(response.status_code)).inc()
+        return response
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    return app
+
+
+def _warm_up(app: FastAPI) -> None:
+    """Load the embedder and open the index before /readyz says ready, so the first question is not slow."""
+    try:
+        assistant = app.state.assistant
+        assistant.embedder.embed_query("warm up")
+        assistant.documents()
+        app.state.ready.set()
+    except Exception as exc:  # noqa: BLE001 - reported by /readyz rather than killing the server
+        log.exception("warm-up failed")
+        app.state.ready_error = str(exc)

@@ -1,0 +1,103 @@
+"""GET /v1/search, GET /v1/documents, POST /v1/documents (multipart upload, then ingested) and
+DELETE /v1/documents/{doc_id}."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Query, UploadFile
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AssistantDep, CallerDep, ServiceDep, WriterDep
+from api.errors import ApiError
+from rag.errors import LoadError
+from rag.load import SUPPORTED_SUFFIXES
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._\- ]+")
+_COPY_BYTES = 1024 * 1024
+
+
+def safe_filename(name: str | None) -> str:
+    """The last path component of `name`, reduced to safe characters: "../../etc/x.txt" -> "x.txt"."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = _UNSAFE.sub("_", base).strip(" .")
+    return base or f"upload-{uuid.uuid4().hex[:8]}"
+
+
+@router.get("/search")
+def search(assistant: AssistantDep, caller: CallerDep,
+           q: Annotated[str, Query(description="What to look for.", examples=["Ascend 950PR launch"])],
+           k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 5,
+           filter: Annotated[list[str] | None, Query(description="key=value, repeatable.")] = None) -> dict:
+    """Passages found by meaning and exact words (hybrid BM25 + vectors)."""
+    hits = assistant.search(q, k=k, filters=filter)
+    return {"query": q, "hits": [h.to_dict() for h in hits]}
+
+
+@router.get("/documents")
+def documents(assistant: AssistantDep, caller: CallerDep) -> dict:
+    """The indexed documents with their metadata."""
+    return {"documents": [d.to_dict() for d in assistant.documents()]}
+
+
+@router.post("/documents", status_code=201, responses={
+    403: {"description": "Key may not write"}, 413: {"description": "File too large"},
+    415: {"description": "Unsupported file type"}, 422: {"description": "File could not be read"}})
+async def upload(file: Annotated[UploadFile, File(description=f"One report: {', '.join(SUPPORTED_SUFFIXES)}")],
+                 assistant: AssistantDep, service: ServiceDep, caller: WriterDep) -> dict:
+    """Upload a report; it is stored under the index's uploads/ folder and indexed (a same-named file is
+    replaced, as a new version)."""
+    name = safe_filename(file.filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ApiError(415, f"unsupported file type {suffix or '(none)'} for {name!r}; supported: "
+                       f"{', '.join(SUPPORTED_SUFFIXES)}", "unsupported_media_type")
+    limit = service.settings.api.max_upload_bytes
+    folder = service.settings.uploads_path
+    folder.mkdir(parents=True, exist_ok=True)
+    # Written aside first, so a too-large or unreadable upload never replaces a stored version.
+    partial = folder / f".{name}.{uuid.uuid4().hex[:8]}.part"
+    size = 0
+    try:
+        with partial.open("wb") as out:
+            while chunk := await file.read(_COPY_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, f"{name!r} is larger than the upload limit of {limit} bytes", "too_large")
+                out.write(chunk)
+        if size == 0:
+            raise ApiError(422, f"{name!r} is empty", "empty_file")
+        target = folder / name
+        previous = folder / f".{name}.previous"
+        if target.exists():
+            target.replace(previous)
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)
+    report = await run_in_threadpool(assistant.ingest, [target])
+    if report.failed:
+        # Put back the version that was indexed before, so a bad upload leaves the index as it was.
+        if previous.exists():
+            previous.replace(target)
+        else:
+            target.unlink(missing_ok=True)
+        raise LoadError("; ".join(f["error"] for f in report.failed))
+    previous.unlink(missing_ok=True)
+    resolved = str(target.resolve())
+    docs = [d.to_dict() for d in assistant.documents() if d.source in (str(target), resolved)
+            or Path(d.source).resolve() == target.resolve()]
+    return {"filename": name, "bytes": size, "report": report.to_dict(), "documents": docs}
+
+
+@router.delete("/documents/{doc_id}", responses={404: {"description": "No such document"}})
+def delete(doc_id: str, assistant: AssistantDep, caller: WriterDep) -> dict:
+    """Remove one document and its chunks from the index."""
+    if not any(d.doc_id == doc_id for d in assistant.documents()):
+        raise ApiError(404, f"no indexed document has doc_id {doc_id!r}", "not_found")
+    assistant.remove(doc_id)
+    return {"removed": doc_id}

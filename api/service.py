@@ -1,0 +1,154 @@
+"""What the chat routes share: make a follow-up standalone, route generative answers through the LLM gate,
+ask the Assistant, remember the turns, and shape the answer for the web page. Routes only parse and format."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from api.errors import ApiError
+from rag.errors import RagError
+from api.limits import LlmGate, RateLimiter
+from api.metrics import Metrics
+from rag.conversation import ConversationStore, condense_question
+from rag.settings import Settings
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+
+GENERATIVE_GATED = ("local",)  # the in-process model; a remote OpenAI-compatible server queues on its own
+
+
+@dataclass
+class Turn:
+    """One request, prepared: the question as asked, the conversation it belongs to, the answerer that will
+    run, and whether it holds the LLM slot (to be released when the answer is done)."""
+
+    question: str
+    conversation_id: str | None
+    history: list[tuple[str, str]]
+    answerer: str
+    holds_llm: bool = False
+    warnings: list[str] = field(default_factory=list)
+    standalone: str = ""
+
+
+class ChatService:
+    def __init__(self, assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics) -> None:
+        self.assistant = assistant
+        self.settings = settings
+        self.conversations = conversations
+        self.metrics = metrics
+        self.gate = LlmGate(settings.api.llm_wait_s, settings.api.llm_queue_size)
+        self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
+
+    # Preparing ----------------------------------------------------------------------------------------
+
+    def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
+                history: list[tuple[str, str]] | None = None, new_conversation: bool = True) -> Turn:
+        """Validate, load the conversation and take the LLM slot when needed. Raises before any answering
+        starts, so a stream can still answer with a plain 4xx/503."""
+        question = self.assistant.check_question(question)
+        if conversation_id is not None:
+            if not self.conversations.exists(conversation_id):
+                raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",
+                               "unknown_conversation")
+            history = self.conversations.history(conversation_id, limit=self.settings.api.history_turns)
+        elif new_conversation:
+            conversation_id = self.conversations.create()
+        name = self.assistant.resolve_answerer(answerer or self.settings.llm.answerer)
+        if name == "openai" and not self.assistant.settings.llm.openai_base_url:
+            # The caller asked for something this server does not offer: their choice to change, not a 503.
+            raise ApiError(422, "the openai answerer is not configured on this server (RAG_LLM__OPENAI_BASE_URL); "
+                           "use auto, extractive or local", "answerer_unavailable")
+        turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name)
+        if name in GENERATIVE_GATED:
+            started = time.perf_counter()
+            self.metrics.llm_waiting.set(self.gate.waiting + 1)
+            turn.holds_llm = self.gate.acquire()
+            self.metrics.llm_waiting.set(self.gate.waiting)
+            self.metrics.stage.labels(stage="llm_wait").observe(time.perf_counter() - started)
+            if not turn.holds_llm:
+                if self.settings.api.llm_overload == "reject":
+                    self.metrics.llm_fallbacks.labels(outcome="rejected").inc()
+                    raise ApiError(503, "the local model is busy; retry later or ask with answerer=extractive",
+                                   "llm_busy", {"Retry-After": RateLimiter.retry_after(self.gate.retry_after_s())})
+                self.metrics.llm_fallbacks.labels(outcome="extractive").inc()
+                turn.answerer = "extractive"
+                turn.warnings.append("the local model was busy; answered extractively instead")
+        return turn
+
+    def release(self, turn: Turn) -> None:
+        if turn.holds_llm:
+            turn.holds_llm = False
+            self.gate.release()
+
+    def _condense(self, turn: Turn) -> str:
+        if not turn.history:
+            return turn.question
+        started = time.perf_counter()
+        # Only a request that holds the model may use it to condense: an extractive request must not wait
+        # behind someone else's generation.
+        model_ok = turn.holds_llm or turn.answerer == "openai"
+        standalone = condense_question(turn.question, turn.history, self.assistant if model_ok else None)
+        self.metrics.stage.labels(stage="condense").observe(time.perf_counter() - started)
+        return standalone
+
+    # Answering ----------------------------------------------------------------------------------------
+
+    def answer(self, turn: Turn, k: int | None = None, filters=None) -> Answer:
+        try:
+            turn.standalone = self._condense(turn)
+            answer = self.assistant.ask(turn.standalone, k=k, filters=filters, answerer=turn.answerer)
+        finally:
+            self.release(turn)
+        return self._finish(turn, answer)
+
+    def stream(self, turn: Turn, k: int | None = None, filters=None) -> Iterator[dict]:
+        """Events: {"type": "token"}*, then {"type": "answer", "answer"} or {"type": "error", "error"}."""
+        try:
+            turn.standalone = self._condense(turn)
+            for event in self.assistant.ask_stream(turn.standalone, k=k, filters=filters, answerer=turn.answerer):
+                if event["type"] == "answer":
+                    event = {"type": "answer", "answer": self._finish(turn, event["answer"])}
+                yield event
+        except RagError as exc:
+            yield {"type": "error", "error": exc}
+        finally:
+            self.release(turn)
+
+    def _finish(self, turn: Turn, answer: Answer) -> Answer:
+        answer.warnings = turn.warnings + answer.warnings
+        self.metrics.observe_answer(answer)
+        if turn.conversation_id is not None:
+            # The standalone form is stored so that a chain of follow-ups keeps its subject.
+            self.conversations.append(turn.conversation_id, "user", turn.standalone or turn.question)
+            self.conversations.append(turn.conversation_id, "assistant", answer.text)
+        return answer
+
+    def answer_json(self, turn: Turn, answer: Answer) -> dict:
+        data = answer.to_dict()
+        data["conversation_id"] = turn.conversation_id
+        if turn.standalone and turn.standalone != turn.question:
+            data["condensed_question"] = turn.standalone
+        data["passages"] = passages_for(answer)
+        return data
+
+
+def passages_for(answer: Answer) -> list[dict]:
+    """The passage behind each citation, with the cited sentence's offsets within it, for the web page."""
+    hits = {h.chunk_id: h for h in answer.hits}
+    out = []
+    for c in answer.citations:
+        hit = hits.get(c.chunk_id)
+        text = hit.text if hit else c.text
+        start = text.find(c.text) if c.text else -1
+        if start < 0 and hit is not None:
+            start = max(0, min(len(text), c.start - hit.start))
+        start = max(start, 0)
+        end = min(len(text), start + len(c.text))
+        out.append({"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "page": c.page,
+                    "source": c.source, "text": text, "highlight_start": start, "highlight_end": end})
+    return out

@@ -1,0 +1,198 @@
+"""Conversations: follow-up questions made standalone, and the turns they depend on.
+
+`condense_question(question, history)` turns "and in 2027?" into "How much will global AI server shipments
+grow in 2027?" using the previous turns (the LLM when a generative answerer is configured, else a heuristic),
+so retrieval sees the whole question. `ConversationStore` keeps the turns in SQLite under settings.home so a
+conversation survives a restart; the chat API and the Slack bot share both.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_CONNECTOR = re.compile(
+    r"^\s*(?:(?:and|but|so|also|ok(?:ay)?|then)\b[\s,]*)*"
+    r"(?:(?:what|how)\s+about|what\s+of|and\s+for|as\s+for|same\s+for|likewise\s+for)?\b[\s,]*",
+    re.IGNORECASE)
+_FOLLOW_UP_START = re.compile(
+    r"^\s*(?:and|but|also|what\s+about|how\s+about|what\s+of|as\s+for|same\s+for|which\s+of\s+(?:those|these|them)"
+    r"|(?:and\s+)?in\s+(?:19|20)\d\d)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|those|these|that|this|ones?)\b", re.IGNORECASE)
+_REFERRING = re.compile(r"\b(?:those|these|them|they|it|that|this)\b", re.IGNORECASE)
+# Years, quarters and halves as the reports write them: 2026, FY2026, 2026E, 1Q26, Q1 2026, 2H26, 1H2026.
+_PERIOD = re.compile(
+    r"\b(?:FY\s?)?(?:19|20)\d\d[EF]?\b|\b[1-4]Q(?:\d\d){1,2}\b|\bQ[1-4](?:\s+(?:19|20)\d\d)?\b|\b[12]H(?:\d\d){1,2}\b",
+    re.IGNORECASE)
+_LEADING_QUESTION = re.compile(
+    r"^\s*(?:how\s+(?:much|many|fast|big|large)|what|which|when|where|who|whose|why|how)\b"
+    r"(?:\s+(?:will|would|is|are|was|were|do|does|did|can|could|has|have|had|should|might|may))?\s*",
+    re.IGNORECASE)
+# Words that end the subject of a question such as "How much will global AI server shipments grow in 2026?".
+_SUBJECT_END = {
+    "grow", "increase", "rise", "fall", "decline", "reach", "launch", "release", "ship", "be", "become", "have",
+    "expand", "drop", "exceed", "account", "achieve", "make", "cost", "say", "expect", "see", "take", "mean",
+    "in", "by", "during", "from", "to", "for", "over", "between", "at", "on", "than", "compared", "versus", "vs",
+}
+_SHORT_WORDS = 5
+
+
+def condense_question(question: str, history: list[tuple[str, str]], assistant=None) -> str:
+    """A standalone question for `question`, given the conversation so far.
+
+    Args:
+        question: the user's new message.
+        history: [(role, text)] with role "user" or "assistant", oldest first.
+        assistant: when its configured answerer resolves to "local" or "openai", that model rewrites the
+            question (prompts/condense.md); any failure falls back to the heuristic.
+
+    Returns:
+        The question unchanged when it needs no context, else a question that carries the previous subject.
+    """
+    question = question.strip()
+    previous = _previous_user_question(history)
+    if not question or not previous or not _is_follow_up(question):
+        return question
+    if assistant is not None:
+        rewritten = _condense_with_model(question, history, assistant)
+        if rewritten:
+            return rewritten
+    return _condense_heuristic(question, previous)
+
+
+def _previous_user_question(history: list[tuple[str, str]]) -> str:
+    for role, text in reversed(history):
+        if role == "user" and text.strip():
+            return text.strip()
+    return ""
+
+
+def _is_follow_up(question: str) -> bool:
+    words = re.findall(r"\w+", question)
+    return (len(words) <= _SHORT_WORDS or bool(_FOLLOW_UP_START.search(question))
+            or bool(_PRONOUN.search(question)))
+
+
+def _condense_heuristic(question: str, previous: str) -> str:
+    body = _CONNECTOR.sub("", question).strip().rstrip("?.! ").strip()
+    new_periods = _PERIOD.findall(body)
+    old_periods = _PERIOD.findall(previous)
+    rest = _PERIOD.sub("", body)
+    rest = re.sub(r"\b(?:in|for|during|by|the|year|of)\b", " ", rest, flags=re.IGNORECASE).strip(" ,")
+    if new_periods and old_periods and not rest:
+        # "and in 2027?" asks the previous question again for another period.
+        condensed = previous
+        for old, new in zip(old_periods, new_periods + [new_periods[-1]] * len(old_periods)):
+            condensed = condensed.replace(old, new, 1)
+        return condensed
+    subject = _subject(previous)
+    if _REFERRING.search(body):
+        # "which of those are domestic?": the pronoun stands for the previous question's subject.
+        replaced = _REFERRING.sub(lambda m: f"{m.group(0)} ({subject})", body, count=1)
+        return _as_question(replaced)
+    if new_periods and not old_periods:
+        return _as_question(f"{_strip_question_mark(previous)} in {' '.join(new_periods)}")
+    # "what about Cambricon?": the new subject, asked the way the previous question asked.
+    suffix = " ".join(old_periods)
+    context = f" ({subject}{', ' + suffix if suffix and suffix not in body else ''})" if subject else ""
+    return _as_question(f"{body}{context}")
+
+
+def _subject(previous: str) -> str:
+    core = _LEADING_QUESTION.sub("", _strip_question_mark(previous))
+    words = core.split()
+    kept = []
+    for word in words:
+        low = word.lower().strip(",")
+        # A past-tense verb ("launched", "raised") ends the subject too.
+        if kept and (low in _SUBJECT_END or (low.endswith("ed") and word[:1].islower() and len(low) > 4)):
+            break
+        kept.append(word)
+    return " ".join(kept) or core
+
+
+def _strip_question_mark(text: str) -> str:
+    return text.strip().rstrip("?.! ").strip()
+
+
+def _as_question(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip("?.! ") + "?"
+
+
+def _condense_with_model(question: str, history: list[tuple[str, str]], assistant) -> str:
+    try:
+        name = assistant.resolve_answerer(assistant.settings.llm.answerer)
+        if name not in ("local", "openai"):
+            return ""
+        from rag.prompts import load_prompt
+
+        lines = [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in history[-6:]]
+        prompt = load_prompt("condense").render(history="\n".join(lines), question=question)
+        raw = assistant.generative(name).generate([{"role": "user", "content": prompt}])
+    except Exception as exc:  # noqa: BLE001 - a failed rewrite must not fail the answer; the heuristic stands in
+        log.warning("condensing with the model failed (%s); using the heuristic", exc)
+        return ""
+    line = next((ln.strip() for ln in raw.strip().splitlines() if ln.strip()), "")
+    line = re.sub(r"^(?:standalone question|question)\s*:\s*", "", line, flags=re.IGNORECASE).strip().strip('"')
+    # A rewrite that is empty or rambles is worse than the heuristic.
+    if not line or len(line) > 4 * max(len(question), 80):
+        return ""
+    return line
+
+
+class ConversationStore:
+    """Conversation turns in SQLite. Thread-safe: one connection guarded by a lock, usable from any thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        with self._lock, self._db:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS turns (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT "
+                "NOT NULL REFERENCES conversations(id), role TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL)")
+            self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns (conversation_id, seq)")
+
+    def create(self) -> str:
+        conversation_id = uuid.uuid4().hex
+        with self._lock, self._db:
+            self._db.execute("INSERT INTO conversations (id, created) VALUES (?, ?)", (conversation_id, time.time()))
+        return conversation_id
+
+    def exists(self, conversation_id: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return row is not None
+
+    def append(self, conversation_id: str, role: str, text: str) -> None:
+        if role not in ("user", "assistant"):
+            raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
+        with self._lock, self._db:
+            # A conversation id minted elsewhere (a Slack thread) is adopted on its first turn.
+            self._db.execute("INSERT OR IGNORE INTO conversations (id, created) VALUES (?, ?)",
+                             (conversation_id, time.time()))
+            self._db.execute("INSERT INTO turns (conversation_id, role, text, created) VALUES (?, ?, ?, ?)",
+                             (conversation_id, role, text, time.time()))
+
+    def history(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
+        """The last `limit` turns, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, text FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
+                (conversation_id, limit)).fetchall()
+        return [(role, text) for role, text in reversed(rows)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

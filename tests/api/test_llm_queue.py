@@ -1,0 +1,67 @@
+"""Load behaviour: the local LLM answers one request at a time; a request that cannot get it within the wait
+budget is answered extractively (flagged) or refused with 503 + Retry-After; extractive answers and search
+keep serving meanwhile. The model is SlowModel (see conftest for why)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+from tests.api.test_chat import GROWTH, sse_events
+
+
+def _busy(server, results: dict) -> threading.Thread:
+    def run() -> None:
+        with server.client() as client:
+            results["llm"] = client.post("/v1/ask", json={"question": GROWTH})
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 5
+    while server.model.calls == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return thread
+
+
+def test_stream_sends_tokens_then_verified_answer_then_done(slow_llm_server):
+    with slow_llm_server.client() as client:
+        response = client.post("/v1/ask/stream", json={"question": GROWTH})
+    events = sse_events(response)
+    names = [name for name, _ in events]
+    assert names[0] == "token" and names[-2:] == ["answer", "done"] and names.count("token") > 3
+    answer = events[-2][1]
+    assert answer["answerer"] == "local" and "20.9%" in answer["answer"] and answer["citations"]
+    assert "".join(data["text"] for name, data in events if name == "token").strip() == answer["answer"]
+
+
+def test_busy_llm_falls_back_to_extractive_while_others_keep_serving(slow_llm_server):
+    results: dict = {}
+    thread = _busy(slow_llm_server, results)
+    with slow_llm_server.client() as client:
+        started = time.monotonic()
+        extractive = client.post("/v1/ask", json={"question": GROWTH, "answerer": "extractive"})
+        search = client.get("/v1/search", params={"q": "Ascend 950PR"})
+        served_s = time.monotonic() - started
+        second = client.post("/v1/ask", json={"question": GROWTH})
+    thread.join()
+    assert extractive.json()["answerer"] == "extractive" and search.status_code == 200
+    assert served_s < 1.5  # the generation takes ~1 s of sleeps; these did not queue behind it
+    assert second.json()["answerer"] == "extractive"
+    assert "the local model was busy" in second.json()["warnings"][0]
+    assert results["llm"].json()["answerer"] == "local"
+
+
+def test_busy_llm_can_refuse_with_retry_after(slow_llm_server):
+    api = slow_llm_server.app.state.settings.api
+    api.llm_overload = "reject"
+    try:
+        results: dict = {}
+        thread = _busy(slow_llm_server, results)
+        with slow_llm_server.client() as client:
+            refused = client.post("/v1/ask", json={"question": GROWTH})
+        thread.join()
+    finally:
+        api.llm_overload = "extractive"
+    assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
+    assert "busy" in json.loads(refused.text)["error"]["message"]

@@ -1,0 +1,45 @@
+"""POST /v1/chat/completions through the `openai` package, as existing chat clients would call it."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from tests.api.conftest import READER
+
+GROWTH = "How much will global AI server shipments grow in 2026?"
+
+
+@pytest.fixture
+def client(server):
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=READER, max_retries=0)
+
+
+def test_completion_has_cited_answer_and_citations_field(client):
+    completion = client.chat.completions.create(model="rag-extractive",
+                                                messages=[{"role": "user", "content": GROWTH}])
+    content = completion.choices[0].message.content
+    assert "20.9%" in content and "[1]" in content and "Sources:" in content
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.model_extra["citations"][0]["n"] == 1
+
+
+def test_completion_streams_chunks(client):
+    stream = client.chat.completions.create(model="rag", stream=True,
+                                            messages=[{"role": "user", "content": GROWTH}])
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert "20.9%" in text and chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_earlier_messages_make_a_follow_up_standalone(client):
+    completion = client.chat.completions.create(model="rag-extractive", messages=[
+        {"role": "user", "content": GROWTH}, {"role": "assistant", "content": "20.9% [1]."},
+        {"role": "user", "content": "and in 2027?"}])
+    # The sample report has no 2027 forecast: the condensed question must not be answered with 2026's figure.
+    assert completion.model_extra["abstained"] and "20.9%" not in completion.choices[0].message.content
+
+
+def test_last_message_must_be_the_question(client):
+    with pytest.raises(openai.UnprocessableEntityError, match="last message must be a non-empty user message"):
+        client.chat.completions.create(model="rag", messages=[{"role": "assistant", "content": "hi"}])
