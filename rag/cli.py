@@ -21,7 +21,7 @@ from rag.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions of broker research reports; every answer cites its passages.")
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index directory (env RAG_HOME, default .rag/).")]
 ChromaOption = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8001.")]
