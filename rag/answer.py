@@ -467,6 +467,10 @@ class LlamaCppAnswerer:
                               seed=0)
         except Exception as exc:  # llama.cpp raises ValueError for a missing or corrupt file
             raise AnswererError(f"cannot load the local model {model_path}: {exc}") from exc
+        # Closing at exit, while the library is still loaded, avoids llama.cpp's noisy __del__ at shutdown.
+        import atexit
+
+        atexit.register(self._llm.close)
         self.settings = settings
         self.model_path = model_path
         self.lock = threading.Lock()  # llama.cpp contexts are not reentrant: serialize generations

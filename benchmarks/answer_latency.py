@@ -1,0 +1,71 @@
+"""Answer latency over the sample report's eval questions: p50/p95 end to end per answerer, time to first
+token for the local model, and peak memory. A script, not a test: run it on a quiet machine.
+
+    .venv/bin/python benchmarks/answer_latency.py [--local N] [--index DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rag.assistant import Assistant
+from rag.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--index", type=Path, default=None, help="index dir (default: a fresh temp index)")
+    parser.add_argument("--local", type=int, default=8, help="questions for the local LLM (0 to skip)")
+    args = parser.parse_args()
+    home = args.index or Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    assistant = Assistant.from_settings(Settings(home=home))
+    assistant.ingest([ROOT / "corpus"])
+    questions = [json.loads(line)["question"] for line in (ROOT / "evals/guosen_qa.jsonl").open(encoding="utf-8")]
+    assistant.ask(questions[0], answerer="extractive")  # load the embedder and warm the sentence cache path
+
+    extractive = []
+    for question in questions:
+        started = time.perf_counter()
+        assistant.ask(question, answerer="extractive")
+        extractive.append((time.perf_counter() - started) * 1000)
+    print(f"extractive  n={len(extractive)}  p50 {percentile(extractive, .5):7.1f} ms  "
+          f"p95 {percentile(extractive, .95):7.1f} ms  (target p50 <= 150 ms)")
+
+    if args.local:
+        started = time.perf_counter()
+        assistant.generative("local")
+        print(f"local model load {time.perf_counter() - started:.1f} s")
+        totals, firsts = [], []
+        for question in questions[: args.local]:
+            first: list[float] = []
+            started = time.perf_counter()
+            assistant.ask(question, answerer="local",
+                          on_token=lambda _t: first.append(time.perf_counter()) if not first else None)
+            totals.append(time.perf_counter() - started)
+            if first:
+                firsts.append(first[0] - started)
+        print(f"local       n={len(totals)}  p50 {percentile(totals, .5):5.1f} s  p95 {percentile(totals, .95):5.1f} s  "
+              f"(target <= 15 s)")
+        if firsts:
+            print(f"local first token  p50 {percentile(firsts, .5):5.1f} s  p95 {percentile(firsts, .95):5.1f} s  "
+                  f"(target <= 5 s; questions that abstain before the model are not counted: "
+                  f"{len(totals) - len(firsts)})")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
