@@ -69,8 +69,25 @@ class Chunker:
         self.overlap_tokens = settings.overlap_tokens
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        units = self._units(doc.text)
         chunks: list[Chunk] = []
+        # A chunk never spans two pages: its single page number must hold for all of its text.
+        for units in self._by_page(doc, self._units(doc.text)):
+            self._pack(doc, units, chunks)
+        return chunks
+
+    @staticmethod
+    def _by_page(doc: Document, units: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+        groups: list[list[tuple[int, int, int]]] = []
+        current_page: int | None = None
+        for unit in units:
+            page = doc.page_at(unit[0])
+            if not groups or page != current_page:
+                groups.append([])
+                current_page = page
+            groups[-1].append(unit)
+        return groups
+
+    def _pack(self, doc: Document, units: list[tuple[int, int, int]], chunks: list[Chunk]) -> None:
         i = 0
         while i < len(units):
             j = i
@@ -89,7 +106,6 @@ class Chunker:
                 back -= 1
                 overlap += units[back][2]
             i = back
-        return chunks
 
     def _units(self, text: str) -> list[tuple[int, int, int]]:
         """Sentences as (start, end, tokens); sentences longer than a chunk are cut by tokens."""
@@ -117,8 +133,9 @@ class Chunker:
         text = doc.text[start:end]
         context = ""
         for t_start, t_end, header in doc.tables:
-            # A chunk that begins past a table's header row would lose the column names: repeat them.
-            if t_start < start < t_end or (t_start <= start < t_end and not text.startswith(header.split("\n")[-1])):
+            # A chunk cut from a table must show its title and column names: repeat them when the chunk's own
+            # text lacks any of them (it starts past the header row, or the title sits outside the text).
+            if start < t_end and end > t_start and not all(line in text for line in header.split("\n")):
                 context = header
                 break
         digest = hashlib.sha256(f"{doc.doc_id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:12]

@@ -132,13 +132,14 @@ class Indexer:
     def _with_roots(paths: list[Path], files: list[Path]) -> list[tuple[Path, Path]]:
         pairs = []
         for file in files:
-            root = next((p for p in paths if p.is_dir() and file.resolve().is_relative_to(p.resolve())), file.parent)
+            # Lexical paths, not resolved ones: a symlink may point outside the folder it sits in.
+            root = next((p for p in paths if p.is_dir() and file.absolute().is_relative_to(p.absolute())), file.parent)
             pairs.append((root, file))
         return pairs
 
     @staticmethod
     def _doc_id(root: Path, path: Path, source: str, known: dict[str, tuple[str, str, str]]) -> str:
-        doc_id = path.resolve().relative_to(root.resolve()).as_posix()
+        doc_id = path.absolute().relative_to(root.absolute()).as_posix()
         previous = known.get(doc_id)
         if previous and previous[2] != source and Path(previous[2]).exists():
             # Two different files with the same relative name: keep both, the second gets a suffix.

@@ -27,7 +27,9 @@ def iter_files(paths: list[Path]) -> Iterator[Path]:
             raise LoadError(f"{path}: no such file or directory")
         if path.is_dir():
             for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES and not _hidden(child, path):
+                # A broken link is listed too, so that it is reported as unreadable rather than skipped silently.
+                listed = child.is_file() or (child.is_symlink() and not child.exists())
+                if listed and child.suffix.lower() in SUPPORTED_SUFFIXES and not _hidden(child, path):
                     yield child
         else:
             yield path

@@ -26,7 +26,8 @@ _MONTHS.update({name[:3]: i for name, i in list(_MONTHS.items())})
 _DATE_PATTERNS = (
     # "09:46 31/12/2025" (GMT Eight), "31/12/2025"
     (re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d{2}|19\d{2})\b"), "dmy"),
-    (re.compile(r"\b(20\d{2}|19\d{2})-(\d{1,2})-(\d{1,2})\b"), "ymd"),
+    # ISO dates, also inside timestamps ("2025-11-03T08:00:00Z", where \b would not match after the day).
+    (re.compile(r"\b(20\d{2}|19\d{2})-(\d{1,2})-(\d{1,2})(?!\d)"), "ymd"),
     (re.compile(r"(20\d{2})年(\d{1,2})月(\d{1,2})日"), "ymd"),
     (re.compile(r"\b([A-Z][a-z]{2,8})\.? (\d{1,2}),? (20\d{2})\b"), "Mdy"),
     (re.compile(r"\b(\d{1,2}) ([A-Z][a-z]{2,8}) (20\d{2})\b"), "dMy"),

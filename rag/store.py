@@ -82,6 +82,10 @@ class ChromaStore:
             meta["page"] = chunk.page
         if chunk.context:
             meta["context"] = chunk.context[:2000]
+        # Fields a .jsonl corpus line carried beyond doc_id/title/text; Chroma metadata holds scalars only.
+        for key, value in doc.extra.items():
+            if isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 1000):
+                meta[f"extra_{key}"] = value
         return meta
 
     def delete_documents(self, doc_ids: list[str]) -> None:

@@ -1,0 +1,95 @@
+"""The ingest and search tests again, against a real Chroma server (`chroma run` on 127.0.0.1) reached
+through settings.chroma.url instead of the embedded store."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import CORPUS, make_settings
+from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the server
+    mixed_folder, open_index, test_bad_files_are_reported_and_good_ones_still_ingested,
+    test_changed_file_replaces_its_chunks, test_every_format_is_ingested_and_searchable,
+    test_remove_deletes_one_document, test_unchanged_files_cost_no_embedding,
+)
+
+from rag.assistant import Assistant
+from rag.errors import StoreError
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory):
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).parent / "chroma"
+    log = (data / "server.log").open("w")
+    process = subprocess.Popen([str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
+                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"chroma run exited: {(data / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("chroma run did not answer within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def index_settings(tmp_path, chroma_url):
+    # One collection per test: the server outlives the tests, each test's catalog does not.
+    settings = make_settings(tmp_path / "index")
+    settings.chroma.url = chroma_url
+    settings.chroma.collection = f"test_{uuid.uuid4().hex[:12]}"
+    return settings
+
+
+def test_search_on_the_server(index_settings):
+    assistant = Assistant.from_settings(index_settings)
+    assistant.ingest([CORPUS])
+    assert not index_settings.chroma_path.exists(), "the embedded store must not be used"
+    hits = assistant.search("When will Huawei launch the Ascend 950PR?", k=3)
+    assert "Ascend 950PR" in hits[0].text and "1Q26" in hits[0].text
+    hits = assistant.search("AI server shipments growth 2026", k=5, filters={"publisher": "GMT Eight"})
+    assert any("20.9%" in h.text for h in hits)
+
+
+def test_unreachable_server_is_a_store_error(tmp_path):
+    settings = make_settings(tmp_path / "index")
+    settings.chroma.url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(StoreError, match="cannot open Chroma collection"):
+        Assistant.from_settings(settings)
+
+
+def test_bad_url_is_a_store_error(tmp_path):
+    settings = make_settings(tmp_path / "index")
+    settings.chroma.url = "ftp://example"
+    with pytest.raises(StoreError, match="is not an http"):
+        Assistant.from_settings(settings)

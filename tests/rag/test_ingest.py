@@ -1,0 +1,201 @@
+"""Incremental ingest on the real embedder and a real Chroma: every format, bad files, unchanged, changed,
+pruned and removed documents. test_chroma_server.py runs these same tests against a `chroma run` server by
+overriding the `index_settings` fixture."""
+
+from __future__ import annotations
+
+import pytest
+from tests.conftest import SAMPLE_REPORT, make_settings
+from tests.fixtures.documents import make_bad_files, make_docx, make_html, make_jsonl, make_markdown, make_pdf
+
+from rag.assistant import Assistant
+from rag.errors import LoadError, RagError
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to encode."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimension = inner.dimension
+        self.texts = 0
+
+    def embed_documents(self, texts):
+        self.texts += len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text):
+        return self.inner.embed_query(text)
+
+
+@pytest.fixture
+def index_settings(tmp_path):
+    return make_settings(tmp_path / "index")
+
+
+@pytest.fixture
+def open_index(index_settings):
+    """Opens (or reopens, like a new process) the test's index with a counting embedder."""
+    opened = []
+
+    def _open() -> Assistant:
+        assistant = Assistant.from_settings(index_settings)
+        counting = CountingEmbedder(assistant.embedder)
+        assistant.embedder = assistant.indexer.embedder = assistant.retriever.embedder = counting
+        opened.append(assistant)
+        return assistant
+
+    yield _open
+    for assistant in opened:
+        assistant.catalog.close()
+
+
+def assert_consistent(assistant: Assistant) -> None:
+    """Chroma and the catalog hold exactly the same chunks, none twice, none of a half-written document."""
+    chroma_ids = assistant.store.all_ids()
+    catalog_ids = assistant.catalog.chunk_ids()
+    assert len(chroma_ids) == len(set(chroma_ids))
+    assert sorted(chroma_ids) == sorted(catalog_ids)
+    assert assistant.catalog.documents(status="pending") == []
+    for record in assistant.catalog.documents():
+        ids = assistant.catalog.chunk_ids(record.doc_id)
+        assert len(ids) == record.chunk_count
+        assert sorted(assistant.store.ids_for(record.doc_id)) == sorted(ids)
+
+
+@pytest.fixture
+def mixed_folder(tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    make_pdf(folder / "zephyr.pdf")
+    make_docx(folder / "widgets.docx", rows=20)
+    (folder / "sub").mkdir()
+    make_html(folder / "sub" / "nimbus.html", rows=10)
+    make_markdown(folder / "helios.md")
+    make_jsonl(folder / "wire.jsonl", [
+        {"doc_id": "wire-1", "title": "Lumen chips", "text": "Lumen Photonics ships optical modules in 2026.",
+         "desk": "tech"},
+        {"doc_id": "wire-2", "title": "Kestrel", "text": "Kestrel Motors recalls 4,200 vehicles."},
+    ])
+    return folder
+
+
+def test_every_format_is_ingested_and_searchable(open_index, mixed_folder):
+    assistant = open_index()
+    report = assistant.ingest([mixed_folder])
+    assert report.failed == []
+    assert report.added == 6
+    doc_ids = {d.doc_id for d in assistant.documents()}
+    assert doc_ids == {"zephyr.pdf", "widgets.docx", "sub/nimbus.html", "helios.md",
+                       "wire-1", "wire-2"}
+    assert report.chunks == assistant.catalog.chunk_count() == assistant.store.count()
+    assert_consistent(assistant)
+    [hit] = assistant.search("Kestrel vehicle recall", k=1)
+    assert hit.doc_id == "wire-2"
+    [hit] = assistant.search("Orion accelerator shipping date", k=1, filters={"doc_id": "zephyr.pdf"})
+    assert hit.page == 2
+    meta = assistant.store._collection.get(where={"doc_id": "wire-1"}, include=["metadatas"])["metadatas"][0]
+    assert meta["extra_desk"] == "tech"
+
+
+def test_unchanged_files_cost_no_embedding(open_index, corpus_copy):
+    first = open_index()
+    report = first.ingest([corpus_copy])
+    assert report.added == 1 and first.embedder.texts == report.chunks > 0
+    again = open_index()
+    report = again.ingest([corpus_copy])
+    assert report.to_dict() == {"added": 0, "updated": 0, "unchanged": 1, "removed": 0, "failed": [], "chunks": 0}
+    assert again.embedder.texts == 0
+    assert_consistent(again)
+
+
+def test_changed_file_replaces_its_chunks(open_index, corpus_copy):
+    assistant = open_index()
+    assistant.ingest([corpus_copy])
+    path = corpus_copy / SAMPLE_REPORT.name
+    old_ids = set(assistant.catalog.chunk_ids(path.name))
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Ascend 950PR", "Ascend 960XT"), encoding="utf-8")
+    report = assistant.ingest([corpus_copy])
+    assert (report.added, report.updated, report.unchanged) == (0, 1, 0)
+    new_ids = set(assistant.catalog.chunk_ids(path.name))
+    assert new_ids != old_ids
+    assert_consistent(assistant)
+    texts = [h.text for h in assistant.search("Ascend 960XT", k=20)]
+    assert any("960XT" in t for t in texts) and not any("950PR" in t for t in texts)
+
+
+def test_bad_files_are_reported_and_good_ones_still_ingested(open_index, corpus_copy, tmp_path):
+    assistant = open_index()
+    assistant.ingest([corpus_copy])
+    before = sorted(assistant.catalog.chunk_ids())
+    bad = make_bad_files(corpus_copy / "bad")
+    make_markdown(corpus_copy / "helios.md")
+    report = assistant.ingest([corpus_copy])
+    assert report.added == 1  # helios.md; a .jsonl with a malformed line is rejected whole
+    failed = {f["path"]: f["error"] for f in report.failed}
+    assert set(failed) == {str(p) for p in bad.values()}
+    for path, error in failed.items():
+        assert path in error
+    assert "encrypted PDF" in failed[str(bad["encrypted_pdf"])]
+    assert "empty file" in failed[str(bad["empty"])]
+    assert set(before) <= set(assistant.catalog.chunk_ids())
+    assert_consistent(assistant)
+
+
+def test_a_file_that_turns_corrupt_keeps_its_indexed_chunks(open_index, corpus_copy):
+    assistant = open_index()
+    assistant.ingest([corpus_copy])
+    before = assistant.catalog.chunk_ids()
+    (corpus_copy / SAMPLE_REPORT.name).write_bytes(b"\x00\x01\x02" * 100)
+    report = assistant.ingest([corpus_copy], prune=True)
+    assert [f["path"] for f in report.failed] == [str(corpus_copy / SAMPLE_REPORT.name)]
+    assert report.removed == 0
+    assert assistant.catalog.chunk_ids() == before
+    assert_consistent(assistant)
+
+
+def test_prune_removes_documents_whose_files_are_gone(open_index, mixed_folder):
+    assistant = open_index()
+    assistant.ingest([mixed_folder])
+    (mixed_folder / "helios.md").unlink()
+    make_jsonl(mixed_folder / "wire.jsonl", [{"doc_id": "wire-1", "title": "Lumen chips",
+                                              "text": "Lumen Photonics ships optical modules in 2026.",
+                                              "desk": "tech"}])
+    kept = assistant.ingest([mixed_folder])
+    assert kept.removed == 0 and "helios.md" in {d.doc_id for d in assistant.documents()}
+    report = assistant.ingest([mixed_folder], prune=True)
+    assert report.removed == 2 and report.unchanged == 4
+    doc_ids = {d.doc_id for d in assistant.documents()}
+    assert "helios.md" not in doc_ids and "wire-2" not in doc_ids and "wire-1" in doc_ids
+    assert_consistent(assistant)
+
+
+def test_remove_deletes_one_document(open_index, mixed_folder):
+    assistant = open_index()
+    assistant.ingest([mixed_folder])
+    assistant.remove("zephyr.pdf")
+    assert "zephyr.pdf" not in {d.doc_id for d in assistant.documents()}
+    assert assistant.store.ids_for("zephyr.pdf") == []
+    assert_consistent(assistant)
+    with pytest.raises(RagError, match="no indexed document has doc_id 'zephyr.pdf'"):
+        assistant.remove("zephyr.pdf")
+
+
+def test_missing_path_changes_nothing(open_index, corpus_copy, tmp_path):
+    assistant = open_index()
+    assistant.ingest([corpus_copy])
+    before = assistant.catalog.chunk_ids()
+    with pytest.raises(LoadError, match="no such file or directory"):
+        assistant.ingest([corpus_copy, tmp_path / "missing"], prune=True)
+    assert assistant.catalog.chunk_ids() == before
+
+
+def test_progress_reports_files_and_chunks(open_index, mixed_folder):
+    events = []
+    assistant = open_index()
+    assistant.ingest([mixed_folder], on_progress=lambda p: events.append((p.files_done, p.files_total,
+                                                                         p.chunks_embedded)))
+    assert events[-1][0] == events[-1][1] == 5
+    assert max(e[2] for e in events) == assistant.catalog.chunk_count()
