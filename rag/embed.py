@@ -7,6 +7,7 @@ sha256 is checked at load so a corrupted or swapped install fails loudly instead
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -48,7 +49,8 @@ def file_sha256(path: Path) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded from a local folder; never reaches a model hub."""
 
-    def __init__(self, model_path: Path, expected_sha256: str | None = None, batch_size: int = 64) -> None:
+    def __init__(self, model_path: Path, expected_sha256: str | None = None, batch_size: int = 64,
+                 batch_threads: int | None = None) -> None:
         if not (model_path / "config.json").exists():
             raise EmbedError(f"{model_path}: not a sentence-transformers model folder (no config.json)")
         if expected_sha256:
@@ -69,13 +71,20 @@ class SentenceTransformerEmbedder:
         get_dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dimension = int(get_dimension() or 0)
         self.batch_size = batch_size
+        self.batch_threads = batch_threads or os.cpu_count() or 1
         # torch releases the GIL while encoding, but one model object is not safe to call concurrently.
         self._lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        import torch
+
         with self._lock:
+            # A query is too small to split across cores, and OpenMP threads that wait for a busy core spin:
+            # with 2 threads, a one-line query took ~500 ms instead of ~10 ms while another process (or the
+            # local LLM) was running. Only ingest-sized batches use every core.
+            torch.set_num_threads(self.batch_threads if len(texts) > 16 else 1)
             vectors = self._model.encode(
                 texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
                 convert_to_numpy=True,
@@ -87,8 +96,9 @@ class SentenceTransformerEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _cached_embedder(model_path: str, expected_sha256: str | None, batch_size: int) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(Path(model_path), expected_sha256, batch_size)
+def _cached_embedder(model_path: str, expected_sha256: str | None, batch_size: int,
+                     batch_threads: int | None) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(Path(model_path), expected_sha256, batch_size, batch_threads)
 
 
 def build_embedder(settings: EmbedSettings) -> SentenceTransformerEmbedder:
@@ -98,4 +108,4 @@ def build_embedder(settings: EmbedSettings) -> SentenceTransformerEmbedder:
     else:
         path = packaged_model_path()
         expected = PACKAGED_MODEL_SHA256 if settings.verify_sha256 else None
-    return _cached_embedder(str(path), expected, settings.batch_size)
+    return _cached_embedder(str(path), expected, settings.batch_size, settings.batch_threads)

@@ -44,6 +44,9 @@ class EmbedSettings(BaseModel):
     )
     verify_sha256: bool = Field(True, description="Check the packaged weights' sha256 when loading.")
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per encoder call.")
+    batch_threads: int | None = Field(
+        None, ge=1, description="CPU threads for ingest-sized batches (default: all cores); queries use one."
+    )
 
 
 class ChromaSettings(BaseModel):
