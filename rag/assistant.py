@@ -7,7 +7,9 @@ import logging
 import queue
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -47,6 +49,11 @@ class Assistant:
         self._answerers_lock = threading.Lock()
         # Ingest and remove change the index; one at a time keeps the catalog and Chroma in step.
         self._write_lock = threading.Lock()
+        # Extractive answers are deterministic for a given index, so repeated questions are served from a
+        # cache that every ingest or removal invalidates by bumping the generation.
+        self._generation = 0
+        self._answer_cache: OrderedDict[tuple, Answer] = OrderedDict()
+        self._answer_cache_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
@@ -59,13 +66,19 @@ class Assistant:
 
     def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
         with self._write_lock:
-            return self.indexer.ingest(paths, prune=prune, on_progress=on_progress)
+            try:
+                return self.indexer.ingest(paths, prune=prune, on_progress=on_progress)
+            finally:
+                self._generation += 1
 
     def remove(self, doc_id: str) -> None:
         with self._write_lock:
             if self.catalog.document(doc_id) is None:
                 raise RagError(f"no indexed document has doc_id {doc_id!r}")
-            self.indexer.remove([doc_id])
+            try:
+                self.indexer.remove([doc_id])
+            finally:
+                self._generation += 1
 
     def documents(self) -> list[DocumentRecord]:
         return self.catalog.documents(status="ready")
@@ -100,10 +113,25 @@ class Assistant:
             BadQuestionError, EmptyIndexError, FilterError, AnswererError (a missing local model).
         """
         question = self.check_question(question)
-        result = self._chain.invoke({"question": question, "k": k, "filters": parse_filters(filters),
-                                     "answerer": answerer or self.settings.llm.answerer, "on_token": on_token})
-        result.id = id
-        return result
+        parsed = parse_filters(filters)
+        name = self.resolve_answerer(answerer or self.settings.llm.answerer)
+        key = (question, k, tuple(sorted(parsed.items())), self._generation)
+        if name == "extractive":
+            started = time.perf_counter()
+            with self._answer_cache_lock:
+                cached = self._answer_cache.get(key)
+                if cached is not None:
+                    self._answer_cache.move_to_end(key)
+                    lookup_ms = (time.perf_counter() - started) * 1000
+                    return replace(cached, id=id, timings={"retrieve_ms": 0.0, "answer_ms": lookup_ms})
+        result = self._chain.invoke({"question": question, "k": k, "filters": parsed, "answerer": name,
+                                     "on_token": on_token})
+        if name == "extractive" and result.answerer == "extractive":
+            with self._answer_cache_lock:
+                self._answer_cache[key] = result
+                if len(self._answer_cache) > 2048:
+                    self._answer_cache.popitem(last=False)
+        return replace(result, id=id)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[dict]:
         """ask() as events: {"type": "token", "text"} while a model generates, then {"type": "answer",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
+from collections import OrderedDict
 
 from rag.catalog import Catalog
 from rag.embed import Embedder
@@ -58,6 +60,21 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
+        # Analysts and dashboards repeat questions; the query embedding is the costliest step of a search.
+        self._query_vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def _query_vector(self, question: str) -> list[float]:
+        with self._cache_lock:
+            if question in self._query_vectors:
+                self._query_vectors.move_to_end(question)
+                return self._query_vectors[question]
+        vector = self.embedder.embed_query(question)
+        with self._cache_lock:
+            self._query_vectors[question] = vector
+            if len(self._query_vectors) > 4096:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def retrieve(self, question: str, top_k: int | None = None, filters: dict[str, str] | None = None,
                  mode: str = "hybrid") -> list[Hit]:
@@ -80,7 +97,7 @@ class HybridRetriever:
 
     def _retrieve(self, question: str, top_k: int, doc_ids: set[str] | None, mode: str) -> list[Hit]:
         candidates = max(self.settings.candidates, top_k)
-        query_vector = self.embedder.embed_query(question)
+        query_vector = self._query_vector(question)
         dense = self.store.query(query_vector, candidates, doc_ids) if mode in ("hybrid", "dense") else []
         lexical = self.catalog.lexical_search(question, candidates, doc_ids) if mode in ("hybrid", "lexical") else []
         fused: dict[str, float] = {}
