@@ -26,7 +26,8 @@ test: install
 	$(BIN)/python -m pytest
 
 eval: install
-	$(BIN)/rag eval
+	$(BIN)/rag ingest corpus/
+	$(BIN)/rag eval --llm extractive --tatqa
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest_search.py

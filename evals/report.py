@@ -1,0 +1,152 @@
+"""Report: an eval run ({"suite": ..., "tatqa": ...}) -> Markdown + JSON + a PNG chart under evals/reports/,
+and a compact table on the terminal."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from evals.run import SYSTEM_NAMES
+
+REPORTS = Path(__file__).resolve().parent / "reports"
+ANSWER_METRICS = ("key_fact_accuracy", "citation_precision", "citation_recall", "abstention_precision",
+                  "abstention_recall")
+RETRIEVAL_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr")
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def write_report(run: dict, out_dir: Path = REPORTS, name: str | None = None) -> dict[str, Path]:
+    """Write `run` as NAME.json, NAME.md and NAME.png in `out_dir`; returns the three paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = name or "eval-" + datetime.now(timezone.utc).strftime("%Y-%m-%d-%H%M%S")
+    paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md", "png": out_dir / f"{name}.png"}
+    paths["json"].write_text(json.dumps(run, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    render_chart(run, paths["png"])
+    paths["md"].write_text(render_markdown(run, chart=paths["png"].name), encoding="utf-8")
+    return paths
+
+
+def _retrieval_rows(retrieval: dict) -> list[str]:
+    rows = ["| system | " + " | ".join(RETRIEVAL_COLUMNS) + " |", "|---" * (len(RETRIEVAL_COLUMNS) + 1) + "|"]
+    for system, m in retrieval.items():
+        rows.append(f"| {SYSTEM_NAMES.get(system, system)} | " + " | ".join(num(m.get(c)) for c in RETRIEVAL_COLUMNS)
+                    + " |")
+    return rows
+
+
+def render_markdown(run: dict, chart: str | None = None) -> str:
+    lines = ["# Evaluation report", ""]
+    suite = run.get("suite")
+    if suite:
+        m = suite["metrics"]
+        lines += [f"## Sample-report suite ({m['questions']} questions: {m['answerable']} answerable, "
+                  f"{m['unanswerable']} not answered by the report)", "",
+                  f"Run {suite['date']} on commit {suite['commit']}, answerer `{suite['answerer']}`, "
+                  f"{suite['documents']} indexed document(s).", "",
+                  "| metric | value |", "|---|---|"]
+        lines += [f"| {metric.replace('_', ' ')} | {pct(m[metric])} |" for metric in ANSWER_METRICS]
+        lines += [f"| false abstentions | {m['false_abstentions']} |", f"| errors | {m['errors']} |"]
+        lines += [f"| latency {stage.removesuffix('_ms')} p50 / p95 | {v['p50']:.0f} / {v['p95']:.0f} ms |"
+                  for stage, v in m["latency_ms"].items()]
+        lines += ["", "Retrieval of the evidence sentence (top 10):", "", *_retrieval_rows(suite["retrieval"]), ""]
+        failed = [q for q in suite["questions"] if q["status"] not in ("correct", "abstained")]
+        lines += [f"Questions not passed ({len(failed)}):", ""]
+        for q in failed:
+            missing = f" (missing {', '.join(q['missing_facts'])})" if q.get("missing_facts") else ""
+            lines.append(f"- `{q['id']}` {q['status']}{missing}: {q['question']}")
+        lines.append("")
+    tatqa = run.get("tatqa")
+    if tatqa:
+        a = tatqa["answers"]
+        lines += [f"## TAT-QA dev ({tatqa['questions']} questions, {tatqa['documents']} documents)", "",
+                  f"Run {tatqa['date']} on commit {tatqa['commit']}; chunks of {tatqa['chunk_tokens']} tokens, "
+                  f"overlap {tatqa['overlap_tokens']}. Hit = a gold evidence document among the top k, over the "
+                  "whole corpus.", "", *_retrieval_rows(tatqa["retrieval"]),
+                  f"| project, within the question's context | "
+                  + " | ".join(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS) + " |", "",
+                  f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
+                  f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "
+                  f"{pct(a['contained'])}, abstained {a['abstained']}.", "", f"Data: {tatqa['citation']}.", ""]
+    if chart:
+        lines += [f"![metrics vs baselines]({chart})", ""]
+    return "\n".join(lines)
+
+
+def render_chart(run: dict, path: Path) -> None:
+    """Bar charts of hit@5 and MRR per system (and the suite's answer metrics) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = []
+    for key, title in (("suite", "Sample report: evidence retrieval"), ("tatqa", "TAT-QA dev: retrieval")):
+        if run.get(key):
+            panels.append((title, run[key]["retrieval"]))
+    suite = run.get("suite")
+    fig, axes = plt.subplots(1, len(panels) + bool(suite), figsize=(5.5 * (len(panels) + bool(suite)), 4),
+                             squeeze=False)
+    for ax, (title, retrieval) in zip(axes[0], panels):
+        systems = list(retrieval)
+        width = 0.38
+        for offset, metric in ((-width / 2, "hit@5"), (width / 2, "mrr")):
+            values = [retrieval[s][metric] for s in systems]
+            bars = ax.bar([i + offset for i in range(len(systems))], values, width, label=metric)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.set_xticks(range(len(systems)), [SYSTEM_NAMES.get(s, s) for s in systems], rotation=15, fontsize=8)
+        ax.set_ylim(0, 1.08)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8, loc="lower right")
+    if suite:
+        ax = axes[0][-1]
+        values = [suite["metrics"][m] or 0.0 for m in ANSWER_METRICS]
+        bars = ax.bar(range(len(values)), values, color="tab:green")
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+        ax.set_xticks(range(len(values)), [m.replace("_", "\n") for m in ANSWER_METRICS], fontsize=7)
+        ax.set_ylim(0, 1.08)
+        ax.set_title(f"Sample report: answers ({suite['answerer']})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def print_table(run: dict, console: Console) -> None:
+    """The run's headline numbers as one compact table."""
+    suite, tatqa = run.get("suite"), run.get("tatqa")
+    if suite:
+        m = suite["metrics"]
+        table = Table(title=f"suite: {m['questions']} questions, answerer {suite['answerer']}", title_justify="left")
+        for column in ("key facts", "cit. prec", "cit. recall", "abst. prec", "abst. recall", "false abst.",
+                       "p50/p95 ms"):
+            table.add_column(column, justify="right")
+        total = m["latency_ms"]["total_ms"]
+        table.add_row(*(pct(m[k]) for k in ANSWER_METRICS), str(m["false_abstentions"]),
+                      f"{total['p50']:.0f}/{total['p95']:.0f}")
+        console.print(table)
+    for label, part in (("suite retrieval", suite), ("TAT-QA retrieval", tatqa)):
+        if not part:
+            continue
+        table = Table(title=label, title_justify="left")
+        table.add_column("system")
+        for column in RETRIEVAL_COLUMNS:
+            table.add_column(column, justify="right")
+        for system, metrics in part["retrieval"].items():
+            table.add_row(SYSTEM_NAMES.get(system, system), *(num(metrics.get(c)) for c in RETRIEVAL_COLUMNS))
+        if part is tatqa:
+            table.add_row("project, within context", *(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS))
+        console.print(table)
+    if tatqa:
+        a = tatqa["answers"]
+        console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "
+                      f"contained {pct(a['contained'])}")

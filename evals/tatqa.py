@@ -1,0 +1,206 @@
+"""TAT-QA dev benchmark: ../shared/data/tatqa-dev (corpus.jsonl, qa.jsonl) -> retrieval and answer scores.
+
+- Retrieval: hit@1/@5/@10 and MRR of any gold evidence doc id, over the whole corpus of 1,634 documents, for
+  the project (hybrid), BM25 alone, dense alone and the naive LangChain pipeline; and for the project within
+  the question's own context (its table and paragraphs only), since TAT-QA contexts carry no company name and
+  "What was the net income in 2019?" fits many of them.
+- Answers: SQuAD-style exact match and token F1 of the answer against the gold answers, for the questions
+  whose answer comes from a paragraph (answer_from == "text"); the extractive answerer quotes whole sentences,
+  so "contained" (a gold answer found inside the answer) is reported beside them.
+
+The corpus is read in place, never copied into the repo. Its index is built once under ~/.cache/rag-evals/
+(env RAG_EVALS_CACHE), keyed by the corpus file's hash, the chunk settings and the embedder; reruns reuse it.
+
+Source: Zhu et al., "TAT-QA: A Question Answering Benchmark on a Hybrid of Tabular and Textual Content in
+Finance", ACL 2021 (CC BY 4.0).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import string
+from collections import Counter
+from pathlib import Path
+
+from evals.baselines import NaiveLangChain, QueryCache
+from evals.run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
+from rag.embed import file_sha256
+from rag.errors import RagError
+from rag.settings import Settings
+
+TATQA_DIR = ROOT.parent / "shared" / "data" / "tatqa-dev"
+CITATION = ('Zhu et al., "TAT-QA: A Question Answering Benchmark on a Hybrid of Tabular and Textual Content in '
+            'Finance", ACL 2021 (CC BY 4.0)')
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("RAG_EVALS_CACHE", "~/.cache/rag-evals")).expanduser()
+
+
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+    if not path.is_file():
+        raise RagError(f"{path}: no such file (TAT-QA dev is expected in ../shared/data/tatqa-dev)")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+        missing = [name for name in required if not isinstance(row, dict) or name not in row]
+        if missing:
+            raise RagError(f"{path}:{number}: missing {', '.join(missing)}")
+        rows.append(row)
+    return rows
+
+
+def load_tatqa(data_dir: Path = TATQA_DIR) -> tuple[list[dict], list[dict]]:
+    """(corpus documents, questions) of the TAT-QA dev benchmark.
+
+    Raises:
+        RagError: a missing file or a malformed line (named by file and line number).
+    """
+    corpus = _read_jsonl(data_dir / "corpus.jsonl", ("doc_id", "text", "context_id"))
+    questions = _read_jsonl(data_dir / "qa.jsonl", ("id", "question", "answers", "evidence_doc_ids", "context_id"))
+    return corpus, questions
+
+
+def index_settings(base: Settings, corpus_path: Path) -> Settings:
+    """`base` with its index moved to the cache directory for this corpus and these chunk settings."""
+    settings = base.model_copy(deep=True)
+    model = Path(base.embed.model_path).name if base.embed.model_path else "packaged"
+    key = f"tatqa-{file_sha256(corpus_path)[:12]}-c{base.chunk.chunk_tokens}-o{base.chunk.overlap_tokens}-{model}"
+    settings.home = cache_root() / key
+    settings.chroma.url = None
+    return settings
+
+
+# Answer scoring (SQuAD's official normalisation) ----------------------------------------------------------
+
+_MARKERS = re.compile(r"\[\d{1,3}(?:\s*[,;]\s*\d{1,3})*\]")
+
+
+def squad_normalize(text: str) -> str:
+    text = _MARKERS.sub(" ", text).lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, gold: list[str]) -> float:
+    return float(any(squad_normalize(prediction) == squad_normalize(g) for g in gold))
+
+
+def token_f1(prediction: str, gold: list[str]) -> float:
+    best = 0.0
+    predicted = squad_normalize(prediction).split()
+    for answer in gold:
+        expected = squad_normalize(answer).split()
+        shared = sum((Counter(predicted) & Counter(expected)).values())
+        if shared:
+            precision, recall = shared / len(predicted), shared / len(expected)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
+
+
+def contains_answer(prediction: str, gold: list[str]) -> float:
+    normalized = squad_normalize(prediction)
+    return float(any(squad_normalize(g) and squad_normalize(g) in normalized for g in gold))
+
+
+# Running -------------------------------------------------------------------------------------------------
+
+def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = None, answerer: str = "extractive",
+              k: int = 10, baselines: bool = True, answers: bool = True, on_progress: Progress | None = None) -> dict:
+    """Index the TAT-QA dev corpus (cached) and score retrieval and extractive answers.
+
+    Args:
+        base: settings whose chunking, retrieval and embedder are evaluated (the index directory is replaced).
+        limit: score only the first `limit` questions (the whole corpus is still indexed).
+        answers: also ask the text-answer questions and score exact match / F1.
+
+    Returns:
+        The report: {metadata, retrieval: {system: metrics}, within_context, answers, questions: [...]}.
+    """
+    from rag.assistant import Assistant
+
+    corpus, questions = load_tatqa(data_dir)
+    if limit is not None:
+        questions = questions[:limit]
+    corpus_path = data_dir / "corpus.jsonl"
+    settings = index_settings(base, corpus_path)
+    assistant = Assistant.from_settings(settings)
+
+    def ingest_progress(p) -> None:
+        if on_progress:
+            on_progress("tatqa index", p.files_done, p.files_total)
+
+    ingested = assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
+    # Every retriever and the answerer embed the same question: encode it once (documents are unaffected).
+    assistant.embedder = assistant.retriever.embedder = QueryCache(assistant.embedder)
+    context_docs: dict[str, set[str]] = {}
+    for doc in corpus:
+        context_docs.setdefault(doc["context_id"], set()).add(doc["doc_id"])
+    searchers = {"hybrid": lambda q, n: hits_as_spans(assistant.search(q, k=n))}
+    naive = None
+    if baselines:
+        for mode in MODES[1:]:
+            searchers[mode] = lambda q, n, mode=mode: hits_as_spans(assistant.search(q, k=n, mode=mode))
+        if on_progress:
+            on_progress("naive index", 0, 1)
+        # Kept inside the cached index folder (same corpus hash and embedder): rebuilding it costs minutes.
+        naive = NaiveLangChain(assistant.embedder, persist_dir=settings.home / "naive-1000-200")
+        naive.build((doc["doc_id"], doc["text"]) for doc in corpus)
+        searchers[naive.name] = naive.search
+    rows = []
+    try:
+        for done, q in enumerate(questions, start=1):
+            gold = set(q["evidence_doc_ids"])
+            row: dict = {"id": q["id"], "answer_from": q.get("answer_from", ""), "ranks": {}}
+            for name, search in searchers.items():
+                row["ranks"][name] = first_rank(search(q["question"], k), lambda s: s.doc_id in gold)
+            # NOTE: no public filter selects a set of documents, so the within-context ranking goes one level
+            # below search(); it is the same retrieval, restricted to the context's doc ids.
+            within = assistant.retriever._retrieve(q["question"], k, context_docs.get(q["context_id"], set()), "hybrid")
+            row["ranks"]["within_context"] = first_rank(hits_as_spans(within), lambda s: s.doc_id in gold)
+            if answers and q.get("answer_from") == "text":
+                answer = assistant.ask(q["question"], answerer=answerer)
+                text = "" if answer.abstained else answer.text
+                row.update(answer=text[:500], abstained=answer.abstained, em=exact_match(text, q["answers"]),
+                           f1=round(token_f1(text, q["answers"]), 4), contained=contains_answer(text, q["answers"]))
+            rows.append(row)
+            if on_progress:
+                on_progress("tatqa", done, len(questions))
+    finally:
+        if naive is not None:
+            naive.close()
+    answered = [r for r in rows if "em" in r]
+    return {
+        "kind": "tatqa",
+        "data": str(data_dir),
+        "citation": CITATION,
+        "index": str(settings.home),
+        "index_chunks": assistant.catalog.chunk_count(),
+        "index_reused": ingested.added == 0 and ingested.updated == 0,
+        "naive_chunks": naive.chunks if naive else None,
+        "naive_reused": naive.reused if naive else None,
+        "chunk_tokens": settings.chunk.chunk_tokens,
+        "overlap_tokens": settings.chunk.overlap_tokens,
+        "documents": len(corpus),
+        "questions": len(rows),
+        "answerer": answerer,
+        **run_info(),
+        "retrieval": {name: retrieval_metrics([r["ranks"][name] for r in rows]) for name in searchers},
+        "within_context": retrieval_metrics([r["ranks"]["within_context"] for r in rows]),
+        "answers": {
+            "questions": len(answered),
+            "exact_match": sum(r["em"] for r in answered) / len(answered) if answered else None,
+            "f1": sum(r["f1"] for r in answered) / len(answered) if answered else None,
+            "contained": sum(r["contained"] for r in answered) / len(answered) if answered else None,
+            "abstained": sum(r["abstained"] for r in answered),
+        },
+        "rows": rows,
+    }

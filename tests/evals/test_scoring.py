@@ -1,0 +1,104 @@
+"""The scorers on their own: normalisation, fact matching, spans, rank metrics, suite parsing, comparing."""
+
+import json
+
+import pytest
+
+from evals.run import (
+    all_facts, compare_outcomes, find_span, first_rank, has_fact, load_report, load_suite, normalize, percentile,
+    retrieval_metrics, spans_overlap,
+)
+from evals.baselines import Span
+from evals.tatqa import exact_match, token_f1
+from rag.errors import RagError
+
+
+@pytest.mark.parametrize("answer", ["grow by 20.9 %", "grow by 20.9 percent", "GROW BY 20.9 per cent", "20.9％"])
+def test_percent_spellings_match(answer):
+    assert has_fact("20.9%", answer)
+
+
+def test_thousands_separators_and_currency_spacing_are_ignored():
+    assert has_fact("$1,496.5", "sales were $ 1496.5 million")
+    assert has_fact("2000W", "power reaches 2,000W per GPU")
+
+
+def test_a_figure_inside_a_longer_figure_does_not_match():
+    assert not has_fact("20.9%", "shipments rose 120.9%")
+    assert not has_fact("26%", "demand up 26.5%")
+    assert not all_facts(["28%", "4.5%"], "China held 28% of sales")
+    assert all_facts(["28%", "4.5%"], "China held 28% of sales [1], local supply 4.5% [2]")
+
+
+def test_citation_markers_do_not_glue_to_figures():
+    assert normalize("rose 40.22%[1].") == "rose 40.22% ."
+
+
+def test_find_span_tolerates_whitespace_runs():
+    text = "First line.\nThe  evidence\nsentence here. Last."
+    assert find_span(text, "The evidence sentence here.") == (12, 40)
+    assert find_span(text, "absent sentence") is None
+
+
+def test_overlap_needs_half_of_the_shorter_span():
+    assert spans_overlap((0, 100), (40, 60))
+    assert spans_overlap((50, 200), (0, 100))
+    assert not spans_overlap((90, 300), (0, 100))
+    assert not spans_overlap((100, 200), (0, 100))
+
+
+def test_retrieval_metrics_from_ranks():
+    m = retrieval_metrics([1, 3, None, 7])
+    assert m["hit@1"] == 0.25 and m["hit@5"] == 0.5 and m["hit@10"] == 0.75
+    assert m["mrr"] == pytest.approx((1 + 1 / 3 + 1 / 7) / 4)
+    assert first_rank([Span("a", 0, 1, ""), Span("b", 0, 1, "")], lambda s: s.doc_id == "b") == 2
+
+
+def test_percentile_interpolates():
+    assert percentile([10, 20, 30, 40], 50) == 25
+    assert percentile([5], 95) == 5 and percentile([], 50) == 0
+
+
+def test_squad_scores():
+    assert exact_match("The $1,496.5 [1]", ["$1,496.5"]) == 1
+    assert token_f1("sales were 1496.5", ["1496.5 million"]) == pytest.approx(0.4)
+
+
+def test_bundled_suite_is_well_formed():
+    from evals.run import DEFAULT_SUITE
+
+    items = load_suite(DEFAULT_SUITE)
+    assert len(items) >= 50
+    assert sum(not i.answerable for i in items) >= 8 and sum(i.lang == "zh" for i in items) >= 5
+
+
+def test_malformed_suite_line_names_file_and_line(tmp_path):
+    suite = tmp_path / "suite.jsonl"
+    good = {"id": "q1", "question": "Q?", "key_facts": ["1"], "evidence": "E.", "answerable": True}
+    suite.write_text(json.dumps(good) + "\n\n{not json\n", encoding="utf-8")
+    with pytest.raises(RagError, match=r"suite\.jsonl:3: not valid JSON"):
+        load_suite(suite)
+
+
+def test_answerable_item_without_key_facts_is_rejected(tmp_path):
+    suite = tmp_path / "suite.jsonl"
+    suite.write_text(json.dumps({"id": "q1", "question": "Q?", "evidence": "E.", "answerable": True}) + "\n")
+    with pytest.raises(RagError, match=r"suite\.jsonl:1: an answerable question needs 'key_facts'"):
+        load_suite(suite)
+
+
+def test_compare_names_changed_questions():
+    old = [{"id": "a", "question": "A?", "status": "correct", "answerable": True, "ranks": {"hybrid": 1}},
+           {"id": "b", "question": "B?", "status": "abstained", "answerable": False, "ranks": {}}]
+    new = [{"id": "a", "question": "A?", "status": "wrong", "answerable": True, "ranks": {"hybrid": 8}},
+           {"id": "b", "question": "B?", "status": "abstained", "answerable": False, "ranks": {}}]
+    changes = compare_outcomes(old, new)
+    assert [c["id"] for c in changes] == ["a"]
+    assert changes[0]["detail"] == "correct -> wrong; evidence rank 1 -> 8"
+
+
+def test_load_report_rejects_other_json(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{}")
+    with pytest.raises(RagError, match="not an eval report"):
+        load_report(path)
