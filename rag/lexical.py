@@ -59,6 +59,9 @@ def _latin_tokens(text: str) -> list[str]:
 
 
 def fts_query(tokens: list[str]) -> str:
-    """An FTS5 MATCH expression that ORs the query's tokens, each quoted so punctuation is literal."""
-    unique = list(dict.fromkeys(tokens))
-    return " OR ".join('"' + t.replace('"', '""') + '"' for t in unique)
+    """An FTS5 MATCH expression that ORs the query's tokens and its adjacent pairs as phrases, each quoted so
+    punctuation is literal. The phrases reward passages that say "total sales" over ones that merely
+    contain "total" and "sales" (TAT-QA dev hit@5 0.760 -> 0.801)."""
+    quoted = ['"' + t.replace('"', '""') + '"' for t in tokens]
+    phrases = [f"{a[:-1]} {b[1:]}" for a, b in zip(quoted, quoted[1:])]
+    return " OR ".join(dict.fromkeys(quoted + phrases))

@@ -104,8 +104,12 @@ class HybridRetriever:
         for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank)
+        records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
+        for cid, record in records.items():
+            # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
+            if len(record.text.split()) < self.settings.short_chunk_words:
+                fused[cid] *= self.settings.short_chunk_penalty
         ranked = sorted(fused, key=lambda cid: -fused[cid])
-        records = self.catalog.chunks(ranked[: top_k * 2])  # a few spare in case some are pending
         ranked = [cid for cid in ranked if cid in records][:top_k]
         similarity = dict(dense)
         missing = [cid for cid in ranked if cid not in similarity]
