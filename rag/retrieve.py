@@ -97,8 +97,9 @@ class HybridRetriever:
 
     def _retrieve(self, question: str, top_k: int, doc_ids: set[str] | None, mode: str) -> list[Hit]:
         candidates = max(self.settings.candidates, top_k)
-        query_vector = self._query_vector(question)
-        dense = self.store.query(query_vector, candidates, doc_ids) if mode in ("hybrid", "dense") else []
+        # The lexical baseline needs no embedding (nor then a relevance, which is dense similarity).
+        query_vector = self._query_vector(question) if mode in ("hybrid", "dense") else None
+        dense = self.store.query(query_vector, candidates, doc_ids) if query_vector is not None else []
         lexical = self.catalog.lexical_search(question, candidates, doc_ids) if mode in ("hybrid", "lexical") else []
         fused: dict[str, float] = {}
         for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
@@ -113,8 +114,9 @@ class HybridRetriever:
         ranked = [cid for cid in ranked if cid in records][:top_k]
         similarity = dict(dense)
         missing = [cid for cid in ranked if cid not in similarity]
-        for cid, vector in self.store.vectors(missing).items():
-            similarity[cid] = _cosine(query_vector, vector)
+        if query_vector is not None:
+            for cid, vector in self.store.vectors(missing).items():
+                similarity[cid] = _cosine(query_vector, vector)
         hits = []
         for rank, cid in enumerate(ranked, start=1):
             r = records[cid]

@@ -8,6 +8,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
@@ -94,8 +95,11 @@ def _turn(service: ChatService, request: ChatRequest) -> Turn:
 
 def streaming_response(service: ChatService, request: ChatRequest) -> StreamingResponse:
     turn = _turn(service, request)
+    # The background task frees the LLM slot even when the client leaves before the stream starts, in
+    # which case the generator (whose finally also frees it) never runs.
     return StreamingResponse(sse_events(service, turn, request), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                             background=BackgroundTask(service.release, turn))
 
 
 @router.post("/ask", response_model=ChatResponse, responses={

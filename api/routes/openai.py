@@ -16,6 +16,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
@@ -89,8 +90,10 @@ def chat_completions(request: ChatCompletionRequest, service: ServiceDep, caller
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if request.stream:
+        # As in chat.py: the background task frees the LLM slot if the client leaves before streaming starts.
         return StreamingResponse(_chunks(service, turn, request, completion_id, created),
-                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"},
+                                 background=BackgroundTask(service.release, turn))
     answer = service.answer(turn, filters=request.filters)
     text = _with_sources(answer)
     return {"id": completion_id, "object": "chat.completion", "created": created, "model": request.model,

@@ -12,6 +12,8 @@ from tests.api.test_chat import GROWTH, sse_events
 
 
 def _busy(server, results: dict) -> threading.Thread:
+    calls_before = server.model.calls  # the model is shared by the module's tests
+
     def run() -> None:
         with server.client() as client:
             results["llm"] = client.post("/v1/ask", json={"question": GROWTH})
@@ -19,7 +21,7 @@ def _busy(server, results: dict) -> threading.Thread:
     thread = threading.Thread(target=run)
     thread.start()
     deadline = time.monotonic() + 5
-    while server.model.calls == 0 and time.monotonic() < deadline:
+    while server.model.calls == calls_before and time.monotonic() < deadline:
         time.sleep(0.01)
     return thread
 
@@ -65,3 +67,22 @@ def test_busy_llm_can_refuse_with_retry_after(slow_llm_server):
         api.llm_overload = "extractive"
     assert refused.status_code == 503 and int(refused.headers["retry-after"]) >= 1
     assert "busy" in json.loads(refused.text)["error"]["message"]
+
+
+def test_abandoned_stream_frees_the_model(slow_llm_server):
+    import socket
+    from urllib.parse import urlparse
+
+    with slow_llm_server.client() as client:
+        url = urlparse(str(client.base_url))
+    body = json.dumps({"question": GROWTH}).encode()
+    with socket.create_connection((url.hostname, url.port)) as raw:  # ask, then leave without reading
+        raw.sendall(b"POST /v1/ask/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    deadline = time.monotonic() + 10
+    answerer = None
+    with slow_llm_server.client() as client:
+        while time.monotonic() < deadline and answerer != "local":
+            answerer = client.post("/v1/ask", json={"question": GROWTH}).json()["answerer"]
+            time.sleep(0.2)
+    assert answerer == "local", "the model slot was never released after the client left"
