@@ -108,7 +108,8 @@ class QuestionProfile:
         counted = re.search(r"\bhow many ([a-z]+)", question, re.IGNORECASE)
         self.counted = _fold(counted.group(1).lower()) if counted and counted.group(1).lower() not in (
             "more", "of", "times") else ""
-        self.years = [a for a in self.anchors if _YEAR.match(a)]
+        # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
+        self.years = [a for a in self.anchors if _YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
 
     def _anchors(self, question: str) -> list[str]:
         anchors = []
@@ -271,7 +272,7 @@ class ExtractiveAnswerer:
     def answer(self, question: str, hits: list[Hit]) -> Draft:
         profile = QuestionProfile(question)
         if profile.is_meta:
-            meta = self._about_report(profile, hits)
+            meta = self.about_report(profile, hits)
             if meta:
                 return meta
         reason = gate(profile, hits, self.settings)
@@ -304,17 +305,7 @@ class ExtractiveAnswerer:
 
     def supports(self, profile: QuestionProfile, sentence: _Sentence) -> bool:
         """Whether quoting `sentence` answers the question rather than merely touching its topic."""
-        if profile.wants_number and not has_non_year_figure(sentence.text):
-            return False
-        if profile.wants_amount and not has_amount(sentence.text):
-            return False
-        if profile.wants_date and not profile.wants_number and not has_date(sentence.text):
-            return False
-        if profile.counted and profile.counted not in _token_set(sentence.text):
-            return False
-        # A year the question names must be the sentence's year, not just one elsewhere in the passage.
-        if profile.years and not any(_anchor_in(y, _token_set(sentence.text))
-                                     for y in profile.years):
+        if not fits(profile, sentence.text):
             return False
         if profile.is_chinese:
             # English-only embeddings cannot judge a Chinese question; its names and figures must carry it.
@@ -333,7 +324,7 @@ class ExtractiveAnswerer:
                 return False
         return True
 
-    def _about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
+    def about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
         """Questions about the report itself (who published it, when, whose research) are answered from its
         metadata, citing the place in the text where that metadata is written."""
         if not hits:
@@ -368,6 +359,25 @@ def _date_as_written(hit: Hit, iso: str) -> str:
     return ""
 
 
+def fits(profile: QuestionProfile, text: str) -> bool:
+    """Whether a sentence holds the kind of answer asked for: a figure, an amount, a date, a count of the
+    thing counted, in the year the question names. Applied to quoted sentences and to the sentences a model
+    cites alike, so a model cannot answer a 2026 question from a sentence about 2025."""
+    if profile.wants_number and not has_non_year_figure(text):
+        return False
+    if profile.wants_amount and not has_amount(text):
+        return False
+    if profile.wants_date and not profile.wants_number and not has_date(text):
+        return False
+    tokens = _token_set(text)
+    if profile.counted and profile.counted not in tokens:
+        return False
+    # A year the question names must be the sentence's year, not just one elsewhere in the passage.
+    if profile.years and not any(_anchor_in(y, tokens) for y in profile.years):
+        return False
+    return True
+
+
 def _as_quote(text: str) -> str:
     text = text.strip().rstrip(",;")
     return text if text.endswith((".", "!", "?", "。", "！", "？", '"', "”")) else text + "."
@@ -397,6 +407,10 @@ def citation_for(n: int, hit: Hit, start: int, end: int) -> Citation:
 # Generative answerers ---------------------------------------------------------------------------------
 
 
+# How far below the best sentence a passage's best sentence may score and still be shown to a model.
+PASSAGE_SCORE_MARGIN = 0.25
+
+
 @dataclass
 class Passage:
     """A window of a hit given to a model as [n]: contiguous sentences around the best one."""
@@ -411,15 +425,25 @@ class Passage:
 def passages_for_model(profile: QuestionProfile, hits: list[Hit], scorer: PassageScorer, max_passages: int,
                        max_tokens: int) -> list[Passage]:
     """Number the eligible hits' best windows [1]..[n], each at most `max_tokens` long, so the prompt stays
-    short enough for a small CPU model to start answering within seconds."""
-    eligible = scorer.eligible(profile, hits)[:max_passages]
+    short enough for a small CPU model to start answering within seconds.
+
+    Passages are ordered by how well their best sentence answers the question, and those far behind the
+    best are left out: a 1.5B model leans on [1] and is easily pulled to a distractor's figure."""
+    eligible = scorer.eligible(profile, hits)
     ranked = scorer.score(profile, scorer.sentences(eligible))
+    if not ranked:
+        return []
+    best_by_hit: dict[str, _Sentence] = {}
+    for sentence in ranked:  # best first
+        best_by_hit.setdefault(sentence.hit.chunk_id, sentence)
+    top = ranked[0].score
+    # At least two: given a single passage, the model still cited "[2]" after the prompt's two-passage example.
+    chosen = [s.hit for i, s in enumerate(best_by_hit.values())
+              if i < 2 or s.score >= top - PASSAGE_SCORE_MARGIN][:max_passages]
     passages = []
-    for hit in eligible:
+    for hit in chosen:
         own = sorted((s for s in ranked if s.hit is hit), key=lambda s: s.start)
-        if not own:
-            continue
-        best = max(own, key=lambda s: s.score)
+        best = best_by_hit[hit.chunk_id]
         i = own.index(best)
         lo, hi = i, i
         tokens = count_tokens(best.text)
@@ -441,8 +465,9 @@ def passages_for_model(profile: QuestionProfile, hits: list[Hit], scorer: Passag
 
 
 def build_messages(question: str, passages: list[Passage], repair_note: str = "") -> list[dict[str, str]]:
-    numbered = "\n".join(f"[{p.n}] ({p.hit.title[:80]}{f', p. {p.hit.page}' if p.hit.page else ''}) {p.text}"
-                         for p in passages)
+    # Passages go in bare: a 1.5B model copied a (truncated) report title into its answer. The citations
+    # carry the titles and pages instead.
+    numbered = "\n".join(f"[{p.n}] {p.text}" for p in passages)
     user = load_prompt("answer").render(passages=numbered, question=question)
     if repair_note:
         user = f"{repair_note}\n\n{user}"

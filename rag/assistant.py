@@ -17,7 +17,8 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import (
     NOT_IN_REPORTS, Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
-    QuestionProfile, TokenSink, abstention, build_messages, cached_llama, citation_for, gate, passages_for_model,
+    QuestionProfile, TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
+    passages_for_model,
 )
 from rag.catalog import Catalog, DocumentRecord
 from rag.chunk import Chunker, sentence_spans
@@ -234,6 +235,11 @@ class Assistant:
 
     def _generate(self, model, question: str, hits: list[Hit], on_token: TokenSink | None) -> Draft:
         profile = QuestionProfile(question)
+        if profile.is_meta:
+            # Who published the report and when is read from its header, not generated.
+            meta = self.extractive.about_report(profile, hits)
+            if meta:
+                return meta
         reason = gate(profile, hits, self.settings.answer)
         if reason:
             return abstention(model.name, reason)
@@ -253,10 +259,13 @@ class Assistant:
                 return abstention(model.name, "the model found no answer in the passages")
             check = verify(raw, [p.text for p in passages])
             warnings.extend(check.problems() if check.invalid_markers else [])
-            if check.ok:
-                return Draft(text=check.text, citations=self._citations(check, passages), abstained=False,
-                             answerer=model.name, warnings=warnings)
-            problems = "; ".join(check.problems())
+            citations = self._citations(check, passages) if check.cited else []
+            misfits = [c for c in citations if not fits(profile, c.text)]
+            if check.ok and not misfits:
+                return Draft(text=check.text, citations=citations, abstained=False, answerer=model.name,
+                             warnings=warnings)
+            problems = "; ".join(check.problems() + [
+                f"cited passage [{c.n}] does not state what the question asks for" for c in misfits])
             warnings.append(f"attempt {attempt + 1}: {problems}")
             repair_note = (f"Your previous answer was rejected ({problems}). Use only figures written in the "
                            "passages and end every sentence with its [n].")

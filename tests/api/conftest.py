@@ -114,7 +114,7 @@ class SlowModel:
         user = messages[-1]["content"]
         if "Standalone question" in user:  # a condense request
             return "How much will global AI server shipments grow in 2026?"
-        passages = re.findall(r"^\[(\d+)\] \(.*?\) (.*)$", user, re.MULTILINE)
+        passages = re.findall(r"^\[(\d+)\] (.*)$", user, re.MULTILINE)
         sentence, n = next(((s, n) for n, text in passages for s in re.split(r"(?<=\.)\s+", text) if "20.9%" in s),
                            ("NOT_IN_REPORTS", None))
         text = f"{sentence.rstrip('.')} [{n}]." if n else sentence

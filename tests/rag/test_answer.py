@@ -118,3 +118,36 @@ def test_instructions_inside_a_document_are_not_followed(fresh_assistant, tmp_pa
     fresh_assistant.ingest([report])
     answer = fresh_assistant.ask("What revenue growth does Acme Robotics expect in 2026?", answerer="extractive")
     assert "12%" in answer.text and "confidential" not in answer.text
+
+
+class CannedModel:
+    """A generative model that always says the same thing and records the prompts it was given."""
+
+    name = "local"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts: list[str] = []
+
+    def generate(self, messages, on_token=None):
+        self.prompts.append(messages[-1]["content"])
+        return self.reply
+
+
+def test_model_citing_a_sentence_about_another_year_is_not_trusted(assistant, monkeypatch):
+    # 40% is in the passage, so the figure check alone would pass; but that sentence is about 2025.
+    model = CannedModel("The NAND price index will rise by over 40% in 2026 [1].")
+    monkeypatch.setitem(assistant._answerers, "local", model)
+    answer = assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
+    assert len(model.prompts) == 2, "one repair attempt before falling back"
+    assert answer.answerer == "extractive"
+    assert any("does not state what the question asks for" in w for w in answer.warnings)
+    assert "over 40% in 2026" not in answer.text
+
+
+def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant, monkeypatch):
+    model = CannedModel("Global AI server shipments will grow 35% in 2026 [1].")
+    monkeypatch.setitem(assistant._answerers, "local", model)
+    answer = assistant.ask("How much will global AI server shipments grow in 2026?", answerer="local")
+    assert answer.answerer == "extractive" and "20.9%" in answer.text and "35%" not in answer.text
+    assert any("35" in w for w in answer.warnings)
