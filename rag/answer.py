@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import queue
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -475,44 +476,90 @@ def build_messages(question: str, passages: list[Passage], repair_note: str = ""
 
 
 class LlamaCppAnswerer:
-    """A local GGUF chat model run by llama-cpp-python in this process, one generation at a time."""
+    """A local GGUF chat model run by llama-cpp-python in this process, one generation at a time.
+
+    The model lives on one worker thread that loads it and runs every generation, which serializes them
+    (llama.cpp contexts are not reentrant) and lets that thread, and the compute threads llama.cpp starts from
+    it, run at a lower priority: under load, extractive answers and search then keep their latency while a
+    generation is under way."""
 
     name = "local"
 
     def __init__(self, settings: LLMSettings, model_path: str) -> None:
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
         except ImportError as exc:
             raise AnswererError("llama-cpp-python is not installed: pip install 'llama-cpp-python[server]'") from exc
-        import os
-
-        threads = settings.n_threads or os.cpu_count() or 2
-        try:
-            self._llm = Llama(model_path=model_path, n_ctx=settings.n_ctx, n_threads=threads, verbose=False,
-                              seed=0)
-        except Exception as exc:  # llama.cpp raises ValueError for a missing or corrupt file
-            raise AnswererError(f"cannot load the local model {model_path}: {exc}") from exc
-        # Closing at exit, while the library is still loaded, avoids llama.cpp's noisy __del__ at shutdown.
-        import atexit
-
-        atexit.register(self._llm.close)
         self.settings = settings
         self.model_path = model_path
-        self.lock = threading.Lock()  # llama.cpp contexts are not reentrant: serialize generations
+        self._jobs: queue.Queue = queue.Queue()
+        loaded = _Job()
+        threading.Thread(target=self._work, args=(loaded,), name="llm-generation", daemon=True).start()
+        loaded.wait()
+
+    def _work(self, loaded: "_Job") -> None:
+        import atexit
+        import os
+
+        from llama_cpp import Llama
+
+        if self.settings.nice:
+            try:  # Linux: niceness is per thread and inherited by the threads this one starts
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.settings.nice)
+            except (AttributeError, OSError):
+                pass
+        threads = self.settings.n_threads or os.cpu_count() or 2
+        try:
+            llm = Llama(model_path=self.model_path, n_ctx=self.settings.n_ctx, n_threads=threads, verbose=False,
+                        seed=0)
+        except Exception as exc:  # llama.cpp raises ValueError for a missing or corrupt file
+            loaded.fail(AnswererError(f"cannot load the local model {self.model_path}: {exc}"))
+            return
+        # Closing at exit, while the library is still loaded, avoids llama.cpp's noisy __del__ at shutdown.
+        atexit.register(llm.close)
+        loaded.finish(None)
+        while True:
+            messages, on_token, job = self._jobs.get()
+            try:
+                pieces = []
+                stream = llm.create_chat_completion(
+                    messages=messages, stream=True, temperature=self.settings.temperature,
+                    max_tokens=self.settings.max_tokens, seed=0)
+                for event in stream:
+                    delta = event["choices"][0].get("delta", {}).get("content") or ""
+                    if delta:
+                        pieces.append(delta)
+                        if on_token:
+                            on_token(delta)
+                job.finish("".join(pieces))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                job.fail(exc)
 
     def generate(self, messages: list[dict[str, str]], on_token: TokenSink | None = None) -> str:
-        with self.lock:
-            pieces = []
-            stream = self._llm.create_chat_completion(
-                messages=messages, stream=True, temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens, seed=0)
-            for event in stream:
-                delta = event["choices"][0].get("delta", {}).get("content") or ""
-                if delta:
-                    pieces.append(delta)
-                    if on_token:
-                        on_token(delta)
-            return "".join(pieces)
+        job = _Job()
+        self._jobs.put((messages, on_token, job))
+        return job.wait()
+
+
+class _Job:
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._result = None
+        self._error: BaseException | None = None
+
+    def finish(self, result) -> None:
+        self._result = result
+        self._done.set()
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+        self._done.set()
+
+    def wait(self):
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class OpenAIAnswerer:

@@ -325,7 +325,8 @@ def serve(
     from api.main import create_app
 
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)", markup=False)
-    uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="warning")
+    # Keep-alive longer than clients' (httpx: 5 s), so a client never reuses a connection the server is closing.
+    uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="warning", timeout_keep_alive=75)
 
 
 @app.command("eval")

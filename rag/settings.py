@@ -74,6 +74,10 @@ class LLMSettings(BaseModel):
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
     n_threads: int | None = Field(None, description="CPU threads for the local model (default: all cores).")
     max_tokens: int = Field(200, ge=8, description="Longest answer generated.")
+    nice: int = Field(
+        10, ge=0, le=19, description="Niceness of the local model's generation threads (Linux), so search and "
+        "extractive answers stay fast while it runs; 0 to disable."
+    )
     temperature: float = Field(0.0, ge=0, le=2)
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
     openai_model: str = Field("gpt-4o-mini", description="Model name sent to the OpenAI-compatible endpoint.")
