@@ -249,16 +249,18 @@ class PassageScorer:
         return sorted(sentences, key=lambda s: -s.score)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
+        # Read the cache into a local dict: another thread may clear it while this one is embedding.
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             vectors = self.embedder.embed_documents(missing)
+            found.update(zip(missing, vectors))
             with self._lock:
                 if len(self._cache) + len(missing) > self._cache_size:
                     self._cache.clear()
                 self._cache.update(zip(missing, vectors))
-        with self._lock:
-            return [self._cache[t] for t in texts]
+        return [found[t] for t in texts]
 
 
 class ExtractiveAnswerer:
@@ -331,6 +333,8 @@ class ExtractiveAnswerer:
         if not hits:
             return None
         hit = hits[0]
+        if not eligible_hits(profile, [hit]):  # "Who published the report on Tesla?" is not about this one
+            return None
         q = profile.question.lower()
         wants_date = bool(re.search(r"\bwhen\b|date|day|日期|时间", q))
         wants_broker = bool(re.search(r"whose|bank|broker|brokerage|firm|house|券商", q))

@@ -3,12 +3,14 @@ answer -> cite. Every front end (CLI, chat API, Slack bot, batch files) calls th
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import queue
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +36,10 @@ from rag.store import ChromaStore, VectorStore
 from rag.types import Answer, Citation, Hit, IngestReport
 
 log = logging.getLogger(__name__)
+
+
+class GenerationAbandoned(Exception):
+    """Raised inside a generation whose stream consumer has gone, to stop it."""
 
 
 class Assistant:
@@ -65,15 +71,29 @@ class Assistant:
 
     # Index ---------------------------------------------------------------------------------------------
 
-    def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer per index, across threads and processes: a server taking an upload while `rag ingest`
+        runs must not take the other's pending documents for a crashed run's and clean them up. The OS
+        releases the file lock when a writer dies, so a killed ingest never blocks the next."""
         with self._write_lock:
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+            with (self.settings.home / "write.lock").open("w") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
+        with self._writing():
             try:
                 return self.indexer.ingest(paths, prune=prune, on_progress=on_progress)
             finally:
                 self._generation += 1
 
     def remove(self, doc_id: str) -> None:
-        with self._write_lock:
+        with self._writing():
             if self.catalog.document(doc_id) is None:
                 raise RagError(f"no indexed document has doc_id {doc_id!r}")
             try:
@@ -138,11 +158,21 @@ class Assistant:
         """ask() as events: {"type": "token", "text"} while a model generates, then {"type": "answer",
         "answer": Answer}, or {"type": "error", "error": RagError}."""
         events: queue.Queue = queue.Queue()
+        abandoned = threading.Event()
+
+        def on_token(text: str) -> None:
+            # A consumer that stopped listening (a closed SSE stream) stops the generation too, so the model
+            # is free for the next request instead of finishing an answer nobody reads.
+            if abandoned.is_set():
+                raise GenerationAbandoned("the reader of this stream has gone")
+            events.put({"type": "token", "text": text})
 
         def run() -> None:
             try:
-                answer = self.ask(question, on_token=lambda t: events.put({"type": "token", "text": t}), **kwargs)
+                answer = self.ask(question, on_token=on_token, **kwargs)
                 events.put({"type": "answer", "answer": answer})
+            except GenerationAbandoned:
+                pass
             except RagError as exc:
                 events.put({"type": "error", "error": exc})
             except Exception as exc:  # noqa: BLE001 - surfaced to the consumer instead of dying in a thread
@@ -150,11 +180,14 @@ class Assistant:
                 events.put({"type": "error", "error": RagError(f"internal error: {exc}")})
 
         threading.Thread(target=run, daemon=True).start()
-        while True:
-            event = events.get()
-            yield event
-            if event["type"] != "token":
-                return
+        try:
+            while True:
+                event = events.get()
+                yield event
+                if event["type"] != "token":
+                    return
+        finally:
+            abandoned.set()
 
     @cached_property
     def _chain(self) -> Runnable:

@@ -15,9 +15,12 @@ _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 _QUARTER_NQYY = re.compile(r"\b([1-4])Q(\d{2}|\d{4})\b", re.IGNORECASE)
 _QUARTER_QNYY = re.compile(r"\bQ([1-4])[\s']*(?:FY)?(\d{4}|\d{2})\b", re.IGNORECASE)
 _ORDINAL_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter\s+(?:of\s+)?(\d{4})\b", re.IGNORECASE)
-_NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?([A-Za-z]*)")
+# A digit run after letters still counts ("RMB99.9bn", "增长35%", "GB200": the same on both sides).
+_NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?([A-Za-z]*)")
 # A number glued to letters is part of a name ("3peak", "950PR") unless the letters are a unit ("2000W").
-_UNITS = {"", "w", "kw", "mw", "gw", "nm", "mm", "bn", "mn", "m", "k", "x", "gb", "tb", "pb", "s", "th", "st", "nd", "rd"}
+_UNITS = {"", "w", "kw", "mw", "gw", "kwh", "mwh", "gwh", "twh", "nm", "mm", "cm", "km", "b", "bn", "mn", "m", "k",
+          "t", "tn", "x", "gb", "tb", "pb", "s", "th", "st", "nd", "rd", "bp", "bps", "pp", "ppt", "e", "f", "a",
+          "yr", "yrs", "usd", "rmb", "cny", "hkd"}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 

@@ -139,6 +139,11 @@ class Indexer:
 
     @staticmethod
     def _doc_id(root: Path, path: Path, source: str, known: dict[str, tuple[str, str, str]]) -> str:
+        # A file keeps its id however it is named on the command line ("corpus/" then "corpus/sub/x.txt"),
+        # so re-ingesting it replaces its chunks instead of adding a second copy.
+        same_source = [doc_id for doc_id, (_, _, known_source) in known.items() if known_source == source]
+        if len(same_source) == 1:
+            return same_source[0]
         doc_id = path.absolute().relative_to(root.absolute()).as_posix()
         previous = known.get(doc_id)
         if previous and previous[2] != source and Path(previous[2]).exists():

@@ -79,13 +79,24 @@ async def upload(file: Annotated[UploadFile, File(description=f"One report: {', 
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
-    report = await run_in_threadpool(assistant.ingest, [target])
-    if report.failed:
+    def restore_previous() -> None:
         # Put back the version that was indexed before, so a bad upload leaves the index as it was.
         if previous.exists():
             previous.replace(target)
         else:
             target.unlink(missing_ok=True)
+
+    try:
+        report = await run_in_threadpool(assistant.ingest, [target])
+    except Exception:
+        # The index (Chroma or the embedder) failed mid-write: restore the old file and index it again, so
+        # the pending document is rewritten now rather than dropped by the next run's recovery.
+        restore_previous()
+        if target.exists():
+            await run_in_threadpool(assistant.ingest, [target])
+        raise
+    if report.failed:
+        restore_previous()
         raise LoadError("; ".join(f["error"] for f in report.failed))
     previous.unlink(missing_ok=True)
     resolved = str(target.resolve())

@@ -151,3 +151,8 @@ def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant
     answer = assistant.ask("How much will global AI server shipments grow in 2026?", answerer="local")
     assert answer.answerer == "extractive" and "20.9%" in answer.text and "35%" not in answer.text
     assert any("35" in w for w in answer.warnings)
+
+
+def test_question_about_another_report_is_not_answered_from_this_ones_header(assistant):
+    answer = assistant.ask("Who published the report on Tesla deliveries?", answerer="extractive")
+    assert answer.abstained, answer.text

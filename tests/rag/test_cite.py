@@ -52,3 +52,10 @@ def test_number_formats_normalise():
 
 def test_markers_are_parsed_in_lists():
     assert markers_in("a [1, 3] b [2][3]") == [1, 3, 2]
+
+
+def test_figures_glued_to_currency_or_cjk_are_checked():
+    assert not verify("Revenue will reach RMB99.9bn [1].", ["Revenue will reach RMB12.5bn."]).ok
+    assert not verify("Spreads widened 900bps [1].", ["Spreads widened 250bps."]).ok
+    assert not verify("出货量增长99% [1]。", ["出货量增长35%。"]).ok
+    assert verify("出货量增长35% [1]。", ["出货量增长35%。"]).ok

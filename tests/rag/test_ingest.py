@@ -199,3 +199,36 @@ def test_progress_reports_files_and_chunks(open_index, mixed_folder):
                                                                          p.chunks_embedded)))
     assert events[-1][0] == events[-1][1] == 5
     assert max(e[2] for e in events) == assistant.catalog.chunk_count()
+
+
+def test_a_file_keeps_its_doc_id_however_it_is_named(fresh_assistant, tmp_path):
+    folder = tmp_path / "reports" / "sub"
+    folder.mkdir(parents=True)
+    report = folder / "note.txt"
+    report.write_text("Acme Robotics expects revenue growth of 12% in 2026.\n", encoding="utf-8")
+    fresh_assistant.ingest([tmp_path / "reports"])
+    report.write_text("Acme Robotics expects revenue growth of 15% in 2026.\n", encoding="utf-8")
+    summary = fresh_assistant.ingest([report])
+    assert (summary.added, summary.updated) == (0, 1)
+    assert [d.doc_id for d in fresh_assistant.documents()] == ["sub/note.txt"]
+
+
+def test_a_second_writer_waits_for_the_first(tmp_path):
+    """`rag ingest` in another process waits while this one holds the index's write lock, then finishes;
+    otherwise its recovery step could take our pending documents for a crashed run's."""
+    import fcntl
+    import os
+    import subprocess
+    import sys
+    import time
+
+    home = tmp_path / "index"
+    home.mkdir()
+    with (home / "write.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        process = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(SAMPLE_REPORT), "--index", str(home)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+        time.sleep(15)  # long enough to load the embedder and reach the lock
+        assert process.poll() is None, "the second writer did not wait for the lock"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    assert process.wait(timeout=120) == 0
