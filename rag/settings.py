@@ -106,7 +106,7 @@ class AnswerSettings(BaseModel):
     min_similarity: float = Field(
         0.50, ge=0, le=1, description="Embedding similarity that lets a paraphrased sentence answer on its own."
     )
-    min_sentence_score: float = Field(0.40, ge=0, description="Lowest sentence score the extractive answerer quotes.")
+    min_sentence_score: float = Field(0.35, ge=0, description="Lowest sentence score the extractive answerer quotes.")
     llm_passages: int = Field(4, ge=1, le=20, description="Passages given to a generative model.")
     llm_passage_tokens: int = Field(110, ge=20, description="Longest window of a passage given to a model.")
     max_question_chars: int = Field(2000, ge=1)
