@@ -73,7 +73,7 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Run {tatqa['date']} on commit {tatqa['commit']}; chunks of {tatqa['chunk_tokens']} tokens, "
                   f"overlap {tatqa['overlap_tokens']}. Hit = a gold evidence document among the top k, over the "
                   "whole corpus.", "", *_retrieval_rows(tatqa["retrieval"]),
-                  f"| project, within the question's context | "
+                  "| project, within the question's context | "
                   + " | ".join(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS) + " |", "",
                   f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
                   f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "

@@ -215,6 +215,11 @@ class Catalog:
         return int(self._query("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id) "
                                "WHERE d.status = 'ready'")[0][0])
 
+    def has_chunks(self) -> bool:
+        """Whether anything is searchable: asked on every query, so it stops at the first ready chunk."""
+        return bool(self._query("SELECT EXISTS (SELECT 1 FROM chunks c JOIN documents d USING (doc_id) "
+                                "WHERE d.status = 'ready')")[0][0])
+
     def chunk_ids(self, doc_id: str | None = None) -> list[str]:
         if doc_id:
             return [r[0] for r in self._query("SELECT chunk_id FROM chunks WHERE doc_id = ? ORDER BY idx", (doc_id,))]

@@ -90,7 +90,7 @@ class HybridRetriever:
         top_k = top_k or self.settings.top_k
         if top_k < 1 or top_k > 100:
             raise FilterError(f"k={top_k}: choose between 1 and 100 passages")
-        if self.catalog.chunk_count() == 0:
+        if not self.catalog.has_chunks():
             raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first")
         doc_ids = self.catalog.filter_doc_ids(parse_filters(filters))
         return self._retrieve(question, top_k, doc_ids, mode)

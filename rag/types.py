@@ -77,7 +77,7 @@ class Hit:
     score: float
     publisher: str = ""
     published: str = ""
-    # Relevance in 0..1 used for abstention: the best of dense cosine similarity and a BM25 term coverage.
+    # Relevance in 0..1 used for abstention: the passage's cosine similarity to the question.
     relevance: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -17,13 +16,10 @@ import uvicorn
 
 from tests.conftest import make_settings
 
+from tests.conftest import free_port
+
 READER, WRITER = "reader-key", "writer-key"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

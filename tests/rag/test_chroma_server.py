@@ -3,7 +3,6 @@ through settings.chroma.url instead of the embedded store."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import CORPUS, make_settings
+from tests.conftest import CORPUS, free_port, make_settings
 from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the server
     mixed_folder, open_index, test_bad_files_are_reported_and_good_ones_still_ingested,
     test_changed_file_replaces_its_chunks, test_every_format_is_ingested_and_searchable,
@@ -22,11 +21,6 @@ from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the
 from rag.assistant import Assistant
 from rag.errors import StoreError
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
