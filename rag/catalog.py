@@ -48,10 +48,20 @@ CREATE TABLE IF NOT EXISTS chunks (
     "end" INTEGER NOT NULL,
     page INTEGER,
     text TEXT NOT NULL,
-    context TEXT NOT NULL DEFAULT ''
+    context TEXT NOT NULL DEFAULT '',
+    section TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    tokens, tokenize = "porter unicode61 remove_diacritics 2 tokenchars '.%'"
+);
+CREATE TABLE IF NOT EXISTS units (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS units_fts USING fts5(
     tokens, tokenize = "porter unicode61 remove_diacritics 2 tokenchars '.%'"
 );
 """
@@ -98,6 +108,7 @@ class ChunkRecord:
     source: str
     publisher: str
     published: str
+    section: str
 
 
 class Catalog:
@@ -112,6 +123,9 @@ class Catalog:
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
+            if "section" not in columns:  # a catalog written before sections were recorded
+                self._conn.execute("ALTER TABLE chunks ADD COLUMN section TEXT NOT NULL DEFAULT ''")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
         self._lock = threading.RLock()
@@ -188,14 +202,19 @@ class Catalog:
                                  [(doc.doc_id, name.lower()) for name in doc.companies])
                 for chunk in chunks:
                     cursor = conn.execute(
-                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context) '
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section) '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (chunk.chunk_id, chunk.doc_id, chunk.index, chunk.start, chunk.end, chunk.page,
-                         chunk.text, chunk.context),
+                         chunk.text, chunk.context, chunk.section),
                     )
                     tokens = lexical_tokens(f"{doc.title}\n{chunk.indexed_text}")
                     conn.execute("INSERT INTO chunks_fts (rowid, tokens) VALUES (?, ?)",
                                  (cursor.lastrowid, " ".join(tokens)))
+                    for unit in chunk.units:
+                        cursor = conn.execute("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)",
+                                              (chunk.chunk_id, chunk.doc_id))
+                        conn.execute("INSERT INTO units_fts (rowid, tokens) VALUES (?, ?)",
+                                     (cursor.lastrowid, " ".join(lexical_tokens(unit))))
 
     def delete_documents(self, doc_ids: list[str]) -> None:
         with self._transaction() as conn:
@@ -206,6 +225,8 @@ class Catalog:
 
     @staticmethod
     def _delete_chunks(conn: sqlite3.Connection, doc_id: str) -> None:
+        conn.execute("DELETE FROM units_fts WHERE rowid IN (SELECT rowid FROM units WHERE doc_id = ?)", (doc_id,))
+        conn.execute("DELETE FROM units WHERE doc_id = ?", (doc_id,))
         conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
         conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
 
@@ -233,7 +254,7 @@ class Catalog:
             marks = ",".join("?" * len(part))
             rows = self._query(
                 'SELECT c.chunk_id, c.doc_id, c.idx, c.start, c."end", c.page, c.text, c.context, d.title, d.source, '
-                f"d.publisher, d.published FROM chunks c JOIN documents d USING (doc_id) "
+                f"d.publisher, d.published, c.section FROM chunks c JOIN documents d USING (doc_id) "
                 f"WHERE d.status = 'ready' AND c.chunk_id IN ({marks})", part)
             for row in rows:
                 found[row[0]] = ChunkRecord(*row)
@@ -241,18 +262,29 @@ class Catalog:
 
     def lexical_search(self, query: str, limit: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over chunk tokens: [(chunk_id, score)], best first (score higher is better)."""
+        return self._bm25("chunks", query, limit, doc_ids)
+
+    def unit_search(self, query: str, limit: int, doc_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 over chunks' sentences and table rows: [(chunk_id, its best unit's score)], best first."""
+        # bm25() cannot sit inside an aggregate: the best units come first, and a chunk has a handful of them.
+        best: dict[str, float] = {}
+        for chunk_id, score in self._bm25("units", query, limit * 4, doc_ids):
+            best.setdefault(chunk_id, score)
+        return list(best.items())[:limit]
+
+    def _bm25(self, table: str, query: str, limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
+        """[(chunk_id, BM25 score)] of the rows of `table` (chunks or units) matching `query`, best first."""
         tokens = lexical_tokens(query)
-        if not tokens or limit <= 0:
+        if not tokens or limit <= 0 or (doc_ids is not None and not doc_ids):
             return []
-        sql = ("SELECT c.chunk_id, -bm25(chunks_fts) AS score FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid "
-               "JOIN documents d ON d.doc_id = c.doc_id WHERE chunks_fts MATCH ? AND d.status = 'ready'")
+        fts = f"{table}_fts"
+        sql = (f"SELECT t.chunk_id, -bm25({fts}) FROM {fts} JOIN {table} t ON t.rowid = {fts}.rowid "
+               f"JOIN documents d ON d.doc_id = t.doc_id WHERE {fts} MATCH ? AND d.status = 'ready'")
         params: list = [fts_query(tokens)]
         if doc_ids is not None:
-            if not doc_ids:
-                return []
-            sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
+            sql += f" AND t.doc_id IN ({','.join('?' * len(doc_ids))})"
             params.extend(sorted(doc_ids))
-        sql += " ORDER BY bm25(chunks_fts) LIMIT ?"
+        sql += f" ORDER BY bm25({fts}) LIMIT ?"
         params.append(limit)
         return [(r[0], float(r[1])) for r in self._query(sql, params)]
 

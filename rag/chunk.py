@@ -2,7 +2,8 @@
 
 Cuts fall between sentences (English . ! ? and Chinese 。！？；) or lines, never inside one unless a single
 sentence is longer than a chunk. Each chunk keeps its exact character span in the document, its page, and,
-when it is cut from inside a table, the table's title and header row as `context`.
+when it is cut from inside a table, the table's title and header row as `context`, and its retrieval
+`units`: its sentences and table rows, the rows headed by their table's title.
 """
 
 from __future__ import annotations
@@ -60,6 +61,24 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return trimmed
 
 
+# "AI edge: AIAgent reshapes ..." and "Risk warning: ..." open a section inline; so does a short line of its own.
+_INLINE_LABEL = re.compile(r"(?!(?:The|This|That|These|Those|It|We|They|He|She|As|In|On|At|But|And)\b)"
+                           r"([A-Z][\w&/-]*(?: [\w&/-]+){0,2}):\s+\S")
+
+
+def heading_of(text: str, start: int, end: int) -> str:
+    """The section heading that the sentence text[start:end] is or opens, or ''."""
+    sentence = text[start:end]
+    label = _INLINE_LABEL.match(sentence)
+    if label:
+        return label.group(1)
+    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+    if (whole_line and len(sentence.split()) <= 8 and sentence[:1].isupper() and " | " not in sentence
+            and not sentence.endswith((".", "!", "?", "。", "！", "？", ":", ";", ","))):
+        return sentence
+    return ""
+
+
 class Chunker:
     """Packs whole sentences into chunks of at most `chunk_tokens`, repeating up to `overlap_tokens` of
     trailing sentences at the start of the next chunk."""
@@ -70,6 +89,8 @@ class Chunker:
 
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
+        self._headings = [(s, h) for s, e in sentence_spans(doc.text) if (h := heading_of(doc.text, s, e))
+                          and not any(t_start <= s < t_end for t_start, t_end, _ in doc.tables)]
         # A chunk never spans two pages: its single page number must hold for all of its text.
         for units in self._by_page(doc, self._units(doc.text)):
             self._pack(doc, units, chunks)
@@ -138,6 +159,8 @@ class Chunker:
             if start < t_end and end > t_start and not all(line in text for line in header.split("\n")):
                 context = header
                 break
+        units = self._retrieval_units(doc, start, end)
+        section = next((h for s, h in reversed(self._headings) if s < start), "")
         digest = hashlib.sha256(f"{doc.doc_id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:12]
         return Chunk(
             chunk_id=f"{doc.doc_id}#{index}-{digest}",
@@ -148,4 +171,21 @@ class Chunker:
             end=end,
             page=doc.page_at(start),
             context=context,
+            units=units,
+            section=section,
         )
+
+    @staticmethod
+    def _retrieval_units(doc: Document, start: int, end: int) -> list[str]:
+        # A table row alone ("Total sales | 2019: $1,496.5") does not say what it measures; its table's
+        # title does. Only the title is repeated: rows name their columns ("2019: ...") or line up with them.
+        text = doc.text[start:end]
+        units = []
+        for s, e in sentence_spans(text):
+            sentence = text[s:e]
+            header = next((h for t_start, t_end, h in doc.tables if t_start <= start + s < t_end), None)
+            title = header.split("\n", 1)[0].split(" | columns:", 1)[0] if header else ""
+            if title.startswith("Table:") and not sentence.startswith("Table:"):
+                sentence = f"{title} {sentence}"
+            units.append(sentence)
+        return units

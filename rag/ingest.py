@@ -47,7 +47,9 @@ class Indexer:
         self.chunker = chunker
         self.batch_chunks = batch_chunks
         # Part of every content hash, so changing the chunking or the embedder re-indexes everything.
-        self._fingerprint = f"{chunker.chunk_tokens}/{chunker.overlap_tokens}/{embedder.name}/{embedder.dimension}"
+        # "units+sections": indexes built before chunks had units and sections are redone on the next ingest.
+        self._fingerprint = (f"{chunker.chunk_tokens}/{chunker.overlap_tokens}/{embedder.name}/{embedder.dimension}"
+                             "/units+sections")
 
     def recover(self) -> list[str]:
         """Remove every document a previous run left half-written; returns their ids."""
@@ -164,8 +166,14 @@ class Indexer:
         self.catalog.mark_pending([(doc.doc_id, doc.source, h) for doc, h, _, _ in batch])
         self.store.delete_documents([doc.doc_id for doc, _, _, _ in batch])
         items = [(doc, chunk) for doc, _, chunks, _ in batch for chunk in chunks]
-        vectors = self.embedder.embed_documents([chunk.indexed_text for _, chunk in items])
-        self.store.upsert(items, vectors)
+        # One encoder call for chunks and units alike keeps its batches full.
+        texts = [chunk.indexed_text for _, chunk in items] + [unit for _, chunk in items for unit in chunk.units]
+        encoded = self.embedder.embed_documents(texts)
+        vectors, unit_vectors, position = encoded[: len(items)], [], len(items)
+        for _, chunk in items:
+            unit_vectors.append(encoded[position : position + len(chunk.units)])
+            position += len(chunk.units)
+        self.store.upsert(items, vectors, unit_vectors)
         self.catalog.write_ready([(doc, h, chunks) for doc, h, chunks, _ in batch])
         for _, _, chunks, existed in batch:
             if existed:

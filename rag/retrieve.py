@@ -1,5 +1,8 @@
-"""Retrieve: a question -> ranked Hits, fusing dense (Chroma) and lexical (BM25) rankings by reciprocal
-rank fusion, within the documents the filters allow."""
+"""Retrieve: a question -> ranked Hits, fusing four rankings of chunks by weighted reciprocal rank, within
+the documents the filters allow: dense (Chroma) and lexical (BM25) over whole chunks, and the same two over
+each chunk's best sentence or table row. The unit rankings find the one row of a long table, or the one
+sentence of a paragraph, that a question is about, where a whole-chunk vector or BM25 score dilutes it
+(TAT-QA dev hit@5 0.818 -> 0.86: see README, "Evaluation")."""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def _split_pair(pair: str) -> tuple[str, str]:
 
 
 class HybridRetriever:
-    """Dense + BM25 retrieval fused by weighted reciprocal rank."""
+    """Dense + BM25 retrieval, over chunks and over their units, fused by weighted reciprocal rank."""
 
     def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: RetrieveSettings) -> None:
         self.catalog = catalog
@@ -101,8 +104,15 @@ class HybridRetriever:
         query_vector = self._query_vector(question) if mode in ("hybrid", "dense") else None
         dense = self.store.query(query_vector, candidates, doc_ids) if query_vector is not None else []
         lexical = self.catalog.lexical_search(question, candidates, doc_ids) if mode in ("hybrid", "lexical") else []
+        rankings = [(self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)]
+        if mode == "hybrid":
+            rankings += [(self.settings.unit_dense_weight, self.store.query_units(query_vector, candidates, doc_ids)),
+                         (self.settings.unit_lexical_weight, self.catalog.unit_search(question, candidates, doc_ids))]
+        else:
+            # The baselines rank whole chunks by one signal each, at full weight.
+            rankings = [(1.0, dense or lexical)]
         fused: dict[str, float] = {}
-        for weight, ranking in ((self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)):
+        for weight, ranking in rankings:
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank)
         records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
@@ -122,7 +132,8 @@ class HybridRetriever:
             r = records[cid]
             hits.append(Hit(rank=rank, chunk_id=cid, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
                             start=r.start, end=r.end, text=r.text, score=fused[cid], publisher=r.publisher,
-                            published=r.published, relevance=max(0.0, similarity.get(cid, 0.0))))
+                            published=r.published, relevance=max(0.0, similarity.get(cid, 0.0)),
+                            section=r.section))
         return hits
 
 

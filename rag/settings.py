@@ -51,7 +51,8 @@ class EmbedSettings(BaseModel):
 
 class ChromaSettings(BaseModel):
     url: str | None = Field(None, description="Chroma server URL (http://host:port); None = embedded store.")
-    collection: str = Field("broker_reports", min_length=3, max_length=512, description="Collection name.")
+    collection: str = Field("broker_reports", min_length=3, max_length=505,
+                            description="Collection name (its units go in '<name>__units').")
     write_batch: int = Field(256, ge=1, description="Chunks per Chroma write.")
 
 
@@ -60,8 +61,12 @@ class RetrieveSettings(BaseModel):
     candidates: int = Field(40, ge=1, le=1000, description="Hits taken from each of dense and BM25 before fusion.")
     # Defaults measured on TAT-QA dev (918 questions): see README, "Evaluation".
     rrf_k: int = Field(10, ge=1, description="Reciprocal rank fusion constant.")
-    dense_weight: float = Field(0.4, ge=0, description="Weight of the dense ranking in fusion.")
-    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in fusion.")
+    dense_weight: float = Field(0.2, ge=0, description="Weight of the dense ranking of chunks in fusion.")
+    lexical_weight: float = Field(0.6, ge=0, description="Weight of the BM25 ranking of chunks in fusion.")
+    unit_dense_weight: float = Field(
+        1.0, ge=0, description="Weight of the dense ranking of chunks by their best sentence or table row.")
+    unit_lexical_weight: float = Field(
+        0.6, ge=0, description="Weight of the BM25 ranking of chunks by their best sentence or table row.")
     short_chunk_words: int = Field(8, ge=0, description="Chunks with fewer words are ranked down (headings).")
     short_chunk_penalty: float = Field(0.5, ge=0, le=1, description="Score factor for such chunks.")
 

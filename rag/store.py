@@ -1,6 +1,9 @@
 """Store: chunk vectors in Chroma, embedded (PersistentClient under the index directory) or a Chroma
 server (HttpClient). Vectors are always computed by our embedder and passed in, so Chroma never loads
-(or downloads) a model of its own."""
+(or downloads) a model of its own.
+
+Two collections: one vector per chunk (`<collection>`), and one per retrieval unit of a chunk, its sentences
+and table rows (`<collection>__units`), each unit tagged with its chunk and document."""
 
 from __future__ import annotations
 
@@ -13,19 +16,25 @@ from rag.types import Chunk, Document
 
 
 class VectorStore(Protocol):
-    def upsert(self, items: list[tuple[Document, Chunk]], vectors: list[list[float]]) -> None: ...
+    def upsert(self, items: list[tuple[Document, Chunk]], vectors: list[list[float]],
+               unit_vectors: list[list[list[float]]] | None = None) -> None: ...
 
     def delete_documents(self, doc_ids: list[str]) -> None: ...
 
     def query(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]: ...
+
+    def query_units(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]: ...
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]: ...
 
     def count(self) -> int: ...
 
 
+UNITS_SUFFIX = "__units"
+
+
 class ChromaStore:
-    """One Chroma collection of chunk vectors (cosine space) with each chunk's report metadata."""
+    """Chroma collections of chunk vectors (with each chunk's report metadata) and unit vectors, cosine space."""
 
     def __init__(self, collection: str, path: Path | None = None, url: str | None = None,
                  write_batch: int = 256) -> None:
@@ -50,6 +59,8 @@ class ChromaStore:
             # embedding_function=None: Chroma's default function would download a model.
             self._collection = self._client.get_or_create_collection(
                 name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self._units = self._client.get_or_create_collection(
+                name=collection + UNITS_SUFFIX, embedding_function=None, metadata={"hnsw:space": "cosine"})
         except StoreError:
             raise
         except Exception as exc:  # chromadb raises ValueError, ConnectionError, httpx errors, ...
@@ -57,8 +68,12 @@ class ChromaStore:
             raise StoreError(f"cannot open Chroma collection {collection!r} at {where}: {exc}") from exc
         self.write_batch = write_batch
 
-    def upsert(self, items: list[tuple[Document, Chunk]], vectors: list[list[float]]) -> None:
-        """Write chunks (each with its document) and their vectors, in batches of `write_batch`."""
+    def upsert(self, items: list[tuple[Document, Chunk]], vectors: list[list[float]],
+               unit_vectors: list[list[list[float]]] | None = None) -> None:
+        """Write chunks (each with its document) and their vectors, in batches of `write_batch`, and, given
+        `unit_vectors` (one list per chunk, one vector per `chunk.units`), the chunks' unit vectors."""
+        if unit_vectors is not None:
+            self._upsert_units(items, unit_vectors)
         for i in range(0, len(items), self.write_batch):
             part = items[i : i + self.write_batch]
             try:
@@ -70,6 +85,20 @@ class ChromaStore:
                 )
             except Exception as exc:
                 raise StoreError(f"Chroma write failed for {part[0][0].doc_id}: {exc}") from exc
+
+    def _upsert_units(self, items: list[tuple[Document, Chunk]], unit_vectors: list[list[list[float]]]) -> None:
+        # Units go first: a chunk is only found once its own vector is written, and a crash in between leaves
+        # the document pending, to be deleted from both collections.
+        rows = [(f"{chunk.chunk_id}/{n}", vector, {"doc_id": doc.doc_id, "chunk_id": chunk.chunk_id})
+                for (doc, chunk), vectors in zip(items, unit_vectors, strict=True)
+                for n, vector in enumerate(vectors)]
+        for i in range(0, len(rows), self.write_batch):
+            part = rows[i : i + self.write_batch]
+            try:
+                self._units.upsert(ids=[r[0] for r in part], embeddings=[r[1] for r in part],
+                                   metadatas=[r[2] for r in part])
+            except Exception as exc:
+                raise StoreError(f"Chroma write failed for units of {part[0][2]['doc_id']}: {exc}") from exc
 
     @staticmethod
     def _metadata(doc: Document, chunk: Chunk) -> dict:
@@ -96,11 +125,25 @@ class ChromaStore:
                 part = doc_ids[i : i + 500]
                 where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
                 self._collection.delete(where=where)
+                self._units.delete(where=where)
         except Exception as exc:
             raise StoreError(f"Chroma delete failed: {exc}") from exc
 
     def query(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
         """Nearest chunks as [(chunk_id, cosine similarity)], best first."""
+        return self._nearest(self._collection, vector, limit, doc_ids)
+
+    def query_units(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
+        """The chunks holding the nearest units, as [(chunk_id, its best unit's cosine similarity)], best first."""
+        # A chunk has a handful of units: fetching a few per wanted chunk yields about `limit` distinct chunks.
+        best: dict[str, float] = {}
+        for unit_id, similarity in self._nearest(self._units, vector, limit * 4, doc_ids):
+            chunk_id = unit_id.rsplit("/", 1)[0]
+            best.setdefault(chunk_id, similarity)
+        return list(best.items())[:limit]
+
+    @staticmethod
+    def _nearest(collection, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
         if doc_ids is not None and not doc_ids:
             return []
         where = None
@@ -108,22 +151,29 @@ class ChromaStore:
             ids = sorted(doc_ids)
             where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
         try:
-            result = self._collection.query(
-                query_embeddings=[vector], n_results=limit, where=where, include=["distances"])
+            result = collection.query(query_embeddings=[vector], n_results=limit, where=where, include=["distances"])
         except Exception as exc:
             raise StoreError(f"Chroma query failed: {exc}") from exc
         ids = result["ids"][0] if result["ids"] else []
         distances = result["distances"][0] if result.get("distances") else [1.0] * len(ids)
-        return [(chunk_id, 1.0 - float(d)) for chunk_id, d in zip(ids, distances)]
+        return [(item_id, 1.0 - float(d)) for item_id, d in zip(ids, distances)]
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
-        if not chunk_ids:
+        return self._vectors(self._collection, chunk_ids)
+
+    def unit_vectors(self, unit_ids: list[str]) -> dict[str, list[float]]:
+        """Vectors of units by id ("<chunk_id>/<n>", n counting the chunk's units from 0)."""
+        return self._vectors(self._units, unit_ids)
+
+    @staticmethod
+    def _vectors(collection, ids: list[str]) -> dict[str, list[float]]:
+        if not ids:
             return {}
         try:
-            result = self._collection.get(ids=chunk_ids, include=["embeddings"])
+            result = collection.get(ids=ids, include=["embeddings"])
         except Exception as exc:
             raise StoreError(f"Chroma read failed: {exc}") from exc
-        return {cid: list(vec) for cid, vec in zip(result["ids"], result["embeddings"])}
+        return {item_id: list(vec) for item_id, vec in zip(result["ids"], result["embeddings"])}
 
     def ids_for(self, doc_id: str) -> list[str]:
         try:
@@ -134,6 +184,12 @@ class ChromaStore:
     def all_ids(self) -> list[str]:
         try:
             return list(self._collection.get(include=[])["ids"])
+        except Exception as exc:
+            raise StoreError(f"Chroma read failed: {exc}") from exc
+
+    def all_unit_ids(self) -> list[str]:
+        try:
+            return list(self._units.get(include=[])["ids"])
         except Exception as exc:
             raise StoreError(f"Chroma read failed: {exc}") from exc
 

@@ -55,6 +55,11 @@ class Chunk:
     page: int | None = None
     # Table title and header row prepended for retrieval and reading; `text` stays the exact document span.
     context: str = ""
+    # The chunk's sentences, and its table rows each headed by the table's title. Each is embedded and
+    # matched on its own, so a long table or paragraph is found by the one row or sentence that answers.
+    units: list[str] = field(default_factory=list)
+    # The heading in force where the chunk starts ("AI edge", "Risk warning"): what its lists are about.
+    section: str = ""
 
     @property
     def indexed_text(self) -> str:
@@ -79,6 +84,7 @@ class Hit:
     published: str = ""
     # Relevance in 0..1 used for abstention: the passage's cosine similarity to the question.
     relevance: float = 0.0
+    section: str = ""  # the heading in force where the chunk starts
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import SAMPLE_REPORT
 from pydantic import ValidationError
 
-from rag.chunk import Chunker, count_tokens, sentence_spans
+from rag.chunk import Chunker, count_tokens, heading_of, sentence_spans
 from rag.load import load_file
 from rag.settings import ChunkSettings
 from rag.types import Document, PageSpan
@@ -109,3 +109,48 @@ def test_chunks_do_not_cross_pages():
 def test_overlap_must_be_smaller_than_chunk():
     with pytest.raises(ValidationError, match="overlap_tokens .* must be smaller than chunk_tokens"):
         ChunkSettings(chunk_tokens=50, overlap_tokens=50)
+
+
+def test_units_are_the_sentences_of_a_chunk(sample_doc):
+    for chunk in chunker(180, 40).chunk(sample_doc)[:20]:
+        assert chunk.units, chunk.chunk_id
+        assert all(unit in chunk.text for unit in chunk.units)
+        assert [chunk.text[s:e] for s, e in sentence_spans(chunk.text)] == chunk.units
+
+
+def test_table_rows_are_units_headed_by_the_table_title():
+    intro = "Revenue grew in every segment."
+    table = "Table: Revenue by segment (RMB m)\nSegment | 2024 | 2025\nCloud | 120 | 150\nDevices | 80 | 95"
+    text = f"{intro}\n\n{table}"
+    doc = Document(doc_id="t", text=text, source="t.html",
+                   tables=[(len(intro) + 2, len(text), "Table: Revenue by segment (RMB m)\nSegment | 2024 | 2025")])
+    # Small chunks: the rows after the first chunk arrive without the title in their own text.
+    units = [u for c in chunker(24, 0).chunk(doc) for u in c.units]
+    assert units[0] == intro
+    assert "Table: Revenue by segment (RMB m) Cloud | 120 | 150" in units
+    assert "Table: Revenue by segment (RMB m) Devices | 80 | 95" in units
+    assert units.count("Table: Revenue by segment (RMB m)") == 1
+
+
+@pytest.mark.parametrize(("text", "heading"), [
+    ("AI edge: AIAgent reshapes the interaction paradigm.", "AI edge"),
+    ("Risk warning: demand falls short of expectations.", "Risk warning"),
+    ("Investment thesis\nMargins recover in 2026.", "Investment thesis"),
+    ("The bank believes that: margins recover.", ""),
+    ("Margins recover in 2026.", ""),
+    ("Segment | 2024 | 2025", ""),
+])
+def test_headings_are_short_lines_or_inline_labels(text, heading):
+    first_line_end = text.find("\n") if "\n" in text else len(text)
+    assert heading_of(text, 0, first_line_end) == heading
+
+
+def test_chunks_record_the_section_they_start_in():
+    body = " ".join(f"Demand point {i} grows {i}% as supply stays tight." for i in range(30))
+    text = f"Storage power: prices rise. {body} AI edge: devices get agents. {body}"
+    doc = Document(doc_id="s", text=text, source="s.txt")
+    chunks = chunker(64, 0).chunk(doc)
+    sections = [c.section for c in chunks]
+    assert sections[0] == "" and "Storage power" in sections and sections[-1] == "AI edge"
+    edge_start = text.index("AI edge:")
+    assert all(c.section == "Storage power" for c in chunks if 0 < c.start <= edge_start)

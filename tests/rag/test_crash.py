@@ -41,10 +41,15 @@ def snapshot(home: Path) -> dict:
         docs = [(d.doc_id, d.content_hash, d.status, d.chunk_count) for d in assistant.catalog.documents()]
         fts = assistant.catalog._query("SELECT count(*) FROM chunks_fts")[0][0]
         vectors = assistant.store.vectors(sorted(chroma_ids))
+        unit_ids = assistant.store.all_unit_ids()
+        units = assistant.catalog._query("SELECT chunk_id, count(*) FROM units GROUP BY chunk_id ORDER BY chunk_id")
+        unit_fts = assistant.catalog._query("SELECT count(*) FROM units_fts")[0][0]
     finally:
         assistant.catalog.close()
     assert len(chroma_ids) == len(set(chroma_ids)), "duplicate ids in Chroma"
-    return {"chroma": sorted(chroma_ids), "chunks": rows, "documents": docs, "fts": fts, "vectors": vectors}
+    assert len(unit_ids) == len(set(unit_ids)), "duplicate unit ids in Chroma"
+    return {"chroma": sorted(chroma_ids), "chunks": rows, "documents": docs, "fts": fts, "vectors": vectors,
+            "unit_ids": sorted(unit_ids), "units": units, "unit_fts": unit_fts}
 
 
 def assert_same_index(actual: dict, expected: dict) -> None:
@@ -53,6 +58,9 @@ def assert_same_index(actual: dict, expected: dict) -> None:
     assert actual["chunks"] == expected["chunks"]
     assert actual["documents"] == expected["documents"]
     assert actual["fts"] == len(actual["chunks"])
+    assert actual["unit_ids"] == expected["unit_ids"] and actual["units"] == expected["units"]
+    assert actual["unit_fts"] == len(actual["unit_ids"]) == sum(n for _, n in actual["units"]) > 0
+    assert {u.rsplit("/", 1)[0] for u in actual["unit_ids"]} <= set(actual["chroma"]), "orphan unit vectors"
     for chunk_id, vector in expected["vectors"].items():
         got = actual["vectors"][chunk_id]
         assert max(abs(a - b) for a, b in zip(got, vector)) < 1e-4, chunk_id

@@ -52,11 +52,17 @@ def open_index(index_settings):
 
 
 def assert_consistent(assistant: Assistant) -> None:
-    """Chroma and the catalog hold exactly the same chunks, none twice, none of a half-written document."""
+    """Chroma and the catalog hold exactly the same chunks and units, none twice, none of a half-written
+    document."""
     chroma_ids = assistant.store.all_ids()
     catalog_ids = assistant.catalog.chunk_ids()
     assert len(chroma_ids) == len(set(chroma_ids))
     assert sorted(chroma_ids) == sorted(catalog_ids)
+    unit_ids = assistant.store.all_unit_ids()
+    units_per_chunk = dict(assistant.catalog._query("SELECT chunk_id, count(*) FROM units GROUP BY chunk_id"))
+    assert len(unit_ids) == len(set(unit_ids)) == sum(units_per_chunk.values())
+    assert sorted(unit_ids) == sorted(f"{c}/{n}" for c, count in units_per_chunk.items() for n in range(count))
+    assert set(units_per_chunk) <= set(catalog_ids)
     assert assistant.catalog.documents(status="pending") == []
     for record in assistant.catalog.documents():
         ids = assistant.catalog.chunk_ids(record.doc_id)
@@ -102,7 +108,9 @@ def test_every_format_is_ingested_and_searchable(open_index, mixed_folder):
 def test_unchanged_files_cost_no_embedding(open_index, corpus_copy):
     first = open_index()
     report = first.ingest([corpus_copy])
-    assert report.added == 1 and first.embedder.texts == report.chunks > 0
+    units = first.catalog._query("SELECT count(*) FROM units")[0][0]
+    # Every chunk and every unit (sentence, table row) of a chunk is embedded once.
+    assert report.added == 1 and first.embedder.texts == report.chunks + units and units > report.chunks > 0
     again = open_index()
     report = again.ingest([corpus_copy])
     assert report.to_dict() == {"added": 0, "updated": 0, "unchanged": 1, "removed": 0, "failed": [], "chunks": 0}

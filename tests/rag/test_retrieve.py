@@ -65,3 +65,34 @@ def test_k_out_of_range_is_rejected(assistant):
 def test_empty_index_says_so(fresh_assistant):
     with pytest.raises(EmptyIndexError, match="nothing is indexed yet"):
         fresh_assistant.search("Ascend 950PR")
+
+
+def test_unit_rankings_name_each_chunk_once_by_its_best_sentence(assistant):
+    question = "How much will global AI server shipments grow in 2026?"
+    vector = assistant.embedder.embed_query(question)
+    for ranking in (assistant.store.query_units(vector, 5, None), assistant.catalog.unit_search(question, 5)):
+        chunk_ids = [cid for cid, _ in ranking]
+        assert len(chunk_ids) == len(set(chunk_ids)) == 5
+        assert [s for _, s in ranking] == sorted((s for _, s in ranking), reverse=True)
+        assert "20.9%" in assistant.catalog.chunks(chunk_ids[:1])[chunk_ids[0]].text
+    # Filters hold for the unit rankings too.
+    assert assistant.store.query_units(vector, 5, {"no-such-report"}) == []
+    assert assistant.catalog.unit_search(question, 5, {"no-such-report"}) == []
+
+
+def test_the_one_matching_row_of_a_long_table_finds_its_chunk(fresh_assistant, tmp_path):
+    """Whole-chunk scores dilute one row among many; the row's own unit (headed by its table's title) does not."""
+    import json
+
+    rows = ["Cloud services", "Devices", "Licensing", "Advertising", "Consulting", "Hardware support", "Other"]
+    lines = []
+    for n, title in enumerate(["Revenue by segment", "Operating expenses", "Headcount by region"]):
+        body = "\n".join(f"{r} | 2025: {100 + 7 * i + n}; 2024: {90 + 5 * i + n}" for i, r in enumerate(rows))
+        extra = "\nTotal cost of revenue | 2025: 512.4; 2024: 498.1" if n == 0 else ""
+        lines.append(json.dumps({"doc_id": f"t{n}", "title": f"Filing {n}",
+                                 "text": f"Table: {title} | columns: 2025; 2024\n{body}{extra}"}))
+    corpus = tmp_path / "tables.jsonl"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fresh_assistant.ingest([corpus])
+    [hit] = fresh_assistant.search("What was the total cost of revenue in 2025?", k=1)
+    assert hit.doc_id == "t0" and "512.4" in hit.text
