@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.chunk import count_tokens, sentence_spans
+from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
@@ -48,6 +48,18 @@ _QUESTION_WORDS = {"what", "which", "who", "when", "where", "why", "how", "is", 
                    "can", "according", "in", "by", "the", "name", "list", "give", "tell"}
 _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                 "November", "December")
+# Rates, shares and performance are answered by a percentage (or a multiple), not by any figure: "double-digit
+# growth for three years" does not say what growth rate WSTS forecasts.
+_PERCENT_Q = re.compile(
+    r"\b(percentage|percent|growth rate|rate of growth|cagr|share of|what share|proportion|fraction|ratio|"
+    r"how fast|how sharply|perform(ed|ance)?)\b|百分|比例|占比|份额|增速", re.IGNORECASE)
+# "By how much are DRAM contract prices expected to rise?": the thing that changes is named just before the verb
+# of change; a sentence about a neighbouring measure ("bit demand for DRAM ... increase by 26%") does not answer.
+_MEASURED_Q = re.compile(
+    r"\b(?:by )?how (?:much|sharply|fast) (?:had|has|have|did|does|do|will|is|are|was|were) (?P<np>(?:[\w'’-]+ ){1,5}?)"
+    r"(?:been |be |expected to |likely to |projected to |forecast to |set to )?"
+    r"(?:rise|risen|rose|grow|grown|grew|increase|increased|climb|climbed|fall|fallen|fell|drop|dropped|decline|"
+    r"declined|gain|gained|jump|jumped|surge|surged)\b", re.IGNORECASE)
 _AMOUNT_Q = re.compile(r"\b(worth|in dollars|market size|how much money|valued at|value of)\b|金额|市场规模", re.IGNORECASE)
 _META_Q = re.compile(
     r"\b(who (published|wrote|issued|released)|which (outlet|site|publication|publisher|media)|"
@@ -78,6 +90,7 @@ class _Sentence:
     end: int
     text: str
     previous: str = ""  # the sentence before, within the same passage
+    section: str = ""  # the heading in force at the sentence ("AI edge")
     coverage: float = 0.0
     similarity: float = 0.0
     score: float = 0.0
@@ -96,6 +109,8 @@ class QuestionProfile:
         self.wants_date = bool(_DATE_Q.search(question))
         self.wants_list = bool(_LIST_Q.search(question))
         self.wants_amount = bool(_AMOUNT_Q.search(question))
+        self.wants_percent = bool(_PERCENT_Q.search(question))
+        self.measured = self._measured(question)
         self.is_meta = bool(_META_Q.search(question))
         self.anchors = self._anchors(question)
         if self.is_chinese:
@@ -111,6 +126,21 @@ class QuestionProfile:
             "more", "of", "times") else ""
         # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
         self.years = [a for a in self.anchors if _YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
+
+    @staticmethod
+    def _measured(question: str) -> list[str]:
+        """The head noun of what a "how much did X rise" question measures, as folded tokens ("sub-index" ->
+        ["sub", "index"]); [] for other questions."""
+        match = _MEASURED_Q.search(question)
+        if not match:
+            return []
+        words = match.group("np").split()
+        # "the market for chips" measures the market: the head comes before "of"/"for".
+        for i, word in enumerate(words):
+            if word.lower() in ("of", "for", "in", "on", "at") and i > 0:
+                words = words[:i]
+                break
+        return [_fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
 
     def _anchors(self, question: str) -> list[str]:
         anchors = []
@@ -140,10 +170,14 @@ def _token_set(text: str) -> set[str]:
 def _fold(token: str) -> str:
     # A light stemmer so "shipments" meets "shipment" and "grows" meets "grow"; "40.22%" meets "40.22".
     token = token.rstrip("%")
+    if token[:1].isdigit():
+        return token
     for suffix in ("ing", "ed", "es", "s"):
-        if len(token) > len(suffix) + 3 and token.endswith(suffix) and not token[0].isdigit():
-            return token[: -len(suffix)]
-    return token
+        if len(token) > len(suffix) + 3 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+            break
+    # "prices" -> "pric" and "price" -> "pric"; "increased", "increases", "increase" -> "increas".
+    return token[:-1] if len(token) > 4 and token.endswith("e") else token
 
 
 # "in 26" and "end of 26" are years, not figures.
@@ -163,6 +197,11 @@ def has_non_year_figure(text: str) -> bool:
 def has_amount(text: str) -> bool:
     return bool(re.search(r"[$¥€£]\s?\d|\b\d[\d,.]*\s?(billion|million|trillion|bn|mn)\b|\b(RMB|USD|yuan)\b|亿|万元",
                           text, re.IGNORECASE))
+
+
+def has_percent(text: str) -> bool:
+    return bool(re.search(r"\d\s?%|\bper ?cent\b|\bbps\b|basis points?|percentage points?|\d\s?(x|times)\b", text,
+                          re.IGNORECASE))
 
 
 def has_date(text: str) -> bool:
@@ -208,11 +247,12 @@ class PassageScorer:
     def sentences(self, hits: list[Hit]) -> list[_Sentence]:
         out = []
         for hit in hits:
-            previous = ""
+            previous, section = "", hit.section
             for s, e in sentence_spans(hit.text):
                 out.append(_Sentence(hit=hit, start=hit.start + s, end=hit.start + e, text=hit.text[s:e],
-                                     previous=previous))
+                                     previous=previous, section=section))
                 previous = hit.text[s:e]
+                section = heading_of(hit.text, s, e) or section
         return out
 
     def eligible(self, profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
@@ -230,17 +270,24 @@ class PassageScorer:
         query = self.embedder.embed_query(profile.question)
         for sentence, toks, vector in zip(sentences, sentence_tokens, vectors):
             own = sum(idf[t] for t in question_terms if t in toks) / total
-            # A list sentence ("Companies to watch include ...") often leaves its subject to the sentence before.
+            # A list sentence ("Companies to watch include ...") often leaves its subject to the sentence before,
+            # or to the heading of its section ("AI edge: ...").
             context_toks = toks | _token_set(sentence.previous) if sentence.previous else toks
             with_context = sum(idf[t] for t in question_terms if t in context_toks) / total
             sentence.needs_previous = with_context * 0.85 > own and (profile.wants_list or own < 0.3)
             sentence.coverage = max(own, 0.85 * with_context) if sentence.needs_previous else own
+            if sentence.section and profile.wants_list:
+                in_section = context_toks | _token_set(sentence.section)
+                sentence.coverage = max(sentence.coverage,
+                                        0.8 * sum(idf[t] for t in question_terms if t in in_section) / total)
             sentence.similarity = sum(a * b for a, b in zip(query, vector))
             bonus = 0.0
             if profile.wants_number:
                 bonus += 0.1 if has_non_year_figure(sentence.text) else -0.3
             if profile.wants_amount:
                 bonus += 0.1 if has_amount(sentence.text) else -0.3
+            if profile.wants_percent:
+                bonus += 0.1 if has_percent(sentence.text) else -0.3
             if profile.wants_date:
                 bonus += 0.1 if has_date(sentence.text) else -0.3
             if profile.wants_list:
@@ -286,8 +333,11 @@ class ExtractiveAnswerer:
         if best is None or not self.supports(profile, best):
             return abstention(self.name, "no sentence in the retrieved passages answers the question")
         chosen = [best]
+        # A list question is answered by one list; a second one nearby is a list of something else. A Chinese
+        # question is judged by its names and figures alone: quote only the sentence that holds the most of them.
+        most = 1 if profile.wants_list or profile.is_chinese else self.settings.max_sentences
         for other in ranked[1:]:
-            if len(chosen) >= self.settings.max_sentences:
+            if len(chosen) >= most:
                 break
             if other.score >= 0.92 * best.score and self.supports(profile, other) and self._adds(other, chosen):
                 chosen.append(other)
@@ -295,7 +345,9 @@ class ExtractiveAnswerer:
         parts, citations = [], []
         for sentence in chosen:
             start = sentence.start
-            if sentence.needs_previous and sentence.previous:
+            # ... unless that sentence is already quoted on its own.
+            quoted_before = any(c is not sentence and c.text == sentence.previous for c in chosen)
+            if sentence.needs_previous and sentence.previous and not quoted_before:
                 # Quote the sentence that names the subject too, so the list reads on its own.
                 found = sentence.hit.text.rfind(sentence.previous, 0, sentence.start - sentence.hit.start)
                 if found >= 0:
@@ -320,12 +372,14 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _adds(candidate: _Sentence, chosen: list[_Sentence]) -> bool:
+        """Whether quoting `candidate` beside `chosen` tells the reader something more."""
         for c in chosen:
             if c.hit.doc_id == candidate.hit.doc_id and not (candidate.end <= c.start or candidate.start >= c.end):
                 return False
-            if c.text == candidate.text:
-                return False
-        return True
+        # Reports repeat their key lines ("2026 is expected to be a year of ..." in the summary and the body).
+        said = set().union(*(_token_set(c.text) for c in chosen))
+        own = _token_set(candidate.text)
+        return len(own - said) > 0.3 * len(own)
 
     def about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
         """Questions about the report itself (who published it, when, whose research) are answered from its
@@ -372,10 +426,14 @@ def fits(profile: QuestionProfile, text: str) -> bool:
         return False
     if profile.wants_amount and not has_amount(text):
         return False
+    if profile.wants_percent and not has_percent(text):
+        return False
     if profile.wants_date and not profile.wants_number and not has_date(text):
         return False
     tokens = _token_set(text)
     if profile.counted and profile.counted not in tokens:
+        return False
+    if profile.measured and not all(t in tokens for t in profile.measured):
         return False
     # A year the question names must be the sentence's year, not just one elsewhere in the passage.
     if profile.years and not any(_anchor_in(y, tokens) for y in profile.years):

@@ -34,6 +34,10 @@ UNANSWERABLE = [
     "How many units of the Huawei Mate series were sold?",
     "What is the dividend yield of Xiaomi Group?",
     "What was China's semiconductor self-sufficiency rate in 2023?",
+    # Near misses: the report has a figure close by, about something else.
+    "What growth rate does WSTS expect for semiconductors in 2026?",  # it says "double-digit growth" only
+    "How much are DRAM contract prices expected to rise in 2026?",  # its 26% is DRAM bit demand
+    "How much had the semiconductor index risen as of December 16?",  # its 40.22% is the electronics industry
 ]
 
 
@@ -152,3 +156,33 @@ def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant
 def test_question_about_another_report_is_not_answered_from_this_ones_header(assistant):
     answer = assistant.ask("Who published the report on Tesla deliveries?", answerer="extractive")
     assert answer.abstained, answer.text
+
+
+def test_a_list_question_quotes_the_list_of_its_section(assistant):
+    """The report has two "Companies to watch include ..." lists; the one under "AI edge:" answers this."""
+    answer = assistant.ask("In AI edge, which companies does the bank say to watch?", answerer="extractive")
+    assert not answer.abstained, answer.warnings
+    assert len(answer.citations) == 1
+    assert "Bestechnic" in answer.text and "Foxconn" not in answer.text
+
+
+def test_a_line_the_report_repeats_is_quoted_once(assistant):
+    answer = assistant.ask("Which year will be a harvest year for local hard technology?", answerer="extractive")
+    assert not answer.abstained and "2026" in answer.text
+    quoted = [c.text.lower() for c in answer.citations]
+    assert sum("spark to a full-blown fire" in q for q in quoted) == 1, quoted
+
+
+@pytest.mark.parametrize(("question", "measured", "percent"), [
+    ("By how much are DRAM contract prices expected to rise in 2026?", ["pric"], False),
+    ("How much had the semiconductor sub-index risen as of December 16?", ["sub", "index"], False),
+    ("How fast is the market for chips expected to grow?", ["market"], True),
+    ("What exact growth rate does WSTS forecast for 2026?", [], True),
+    ("For how many consecutive quarters have sales grown year-on-year?", [], False),
+])
+def test_question_profile_names_what_is_measured(question, measured, percent):
+    from rag.answer import QuestionProfile
+
+    profile = QuestionProfile(question)
+    assert profile.measured == measured
+    assert profile.wants_percent is percent
