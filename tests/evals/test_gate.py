@@ -18,6 +18,11 @@ def test_suite_metric_meets_threshold(suite_run, metric):
         f"{metric} {value} fell below {THRESHOLDS[metric]}; questions not passed:\n" + "\n".join(failed))
 
 
+def test_false_abstentions_stay_at_most_the_measured_count(suite_run):
+    false_abstentions = [q["id"] for q in suite_run["questions"] if q["status"] == "false_abstention"]
+    assert len(false_abstentions) <= THRESHOLDS["max_false_abstentions"], false_abstentions
+
+
 def test_every_answerable_question_is_scored_for_retrieval(suite_run):
     m = suite_run["metrics"]
     assert m["errors"] == 0
