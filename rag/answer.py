@@ -23,7 +23,7 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.lexical import lexical_tokens
+from rag.lexical import STOP_WORDS, lexical_tokens
 from rag.prompts import load_prompt
 from rag.settings import AnswerSettings, LLMSettings
 from rag.types import Citation, Hit
@@ -51,8 +51,8 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
 # Rates, shares and performance are answered by a percentage (or a multiple), not by any figure: "double-digit
 # growth for three years" does not say what growth rate WSTS forecasts.
 _PERCENT_Q = re.compile(
-    r"\b(percentage|percent|growth rate|rate of growth|cagr|share of|what share|proportion|fraction|ratio|"
-    r"how fast|how sharply|perform(ed|ance)?)\b|百分|比例|占比|份额|增速", re.IGNORECASE)
+    r"\b(percentage|percent|growth rate|rate of growth|cagr|share of|what share|proportion|fraction|"
+    r"how fast|how sharply|how did .{0,60} perform)\b|百分|比例|占比|份额|增速", re.IGNORECASE)
 # "By how much are DRAM contract prices expected to rise?": the thing that changes is named just before the verb
 # of change; a sentence about a neighbouring measure ("bit demand for DRAM ... increase by 26%") does not answer.
 _MEASURED_Q = re.compile(
@@ -60,6 +60,10 @@ _MEASURED_Q = re.compile(
     r"(?:been |be |expected to |likely to |projected to |forecast to |set to )?"
     r"(?:rise|risen|rose|grow|grown|grew|increase|increased|climb|climbed|fall|fallen|fell|drop|dropped|decline|"
     r"declined|gain|gained|jump|jumped|surge|surged)\b", re.IGNORECASE)
+_REPORTING_VERBS = {"think", "thinks", "expect", "expects", "say", "says", "believe", "believes", "forecast",
+                    "forecasts", "predict", "predicts", "estimate", "estimates", "see", "sees", "project", "projects"}
+_HEAD_ENDS = {"of", "for", "in", "on", "at", "to", "from", "with", "among", "across", "by", "between"}
+_AUXILIARIES = {"will", "would", "could", "should", "may", "might", "can", "to", "be", "been", "have", "has", "had"}
 _AMOUNT_Q = re.compile(r"\b(worth|in dollars|market size|how much money|valued at|value of)\b|金额|市场规模", re.IGNORECASE)
 _META_Q = re.compile(
     r"\b(who (published|wrote|issued|released)|which (outlet|site|publication|publisher|media)|"
@@ -109,7 +113,10 @@ class QuestionProfile:
         self.wants_date = bool(_DATE_Q.search(question))
         self.wants_list = bool(_LIST_Q.search(question))
         self.wants_amount = bool(_AMOUNT_Q.search(question))
-        self.wants_percent = bool(_PERCENT_Q.search(question))
+        # Only for a figure question: "Which company has the largest share of ..." is answered by a name, and
+        # "Since when has the chain's performance ..." by a date.
+        self.wants_percent = (self.wants_number and not self.wants_date and not self.wants_list
+                              and bool(_PERCENT_Q.search(question)))
         self.measured = self._measured(question)
         self.is_meta = bool(_META_Q.search(question))
         self.anchors = self._anchors(question)
@@ -135,11 +142,20 @@ class QuestionProfile:
         if not match:
             return []
         words = match.group("np").split()
-        # "the market for chips" measures the market: the head comes before "of"/"for".
+        # "How much does Guosen think the market will grow": what grows follows the reporting verb.
+        for i in range(len(words) - 1, -1, -1):
+            if words[i].lower() in _REPORTING_VERBS:
+                words = words[i + 1 :]
+                break
+        # "the market for chips" measures the market: the head comes before a preposition.
         for i, word in enumerate(words):
-            if word.lower() in ("of", "for", "in", "on", "at") and i > 0:
+            if word.lower() in _HEAD_ENDS and i > 0:
                 words = words[:i]
                 break
+        while words and words[-1].lower() in _AUXILIARIES:
+            words = words[:-1]
+        if not words or words[-1].lower() in STOP_WORDS:
+            return []
         return [_fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
 
     def _anchors(self, question: str) -> list[str]:
@@ -176,8 +192,9 @@ def _fold(token: str) -> str:
         if len(token) > len(suffix) + 3 and token.endswith(suffix):
             token = token[: -len(suffix)]
             break
-    # "prices" -> "pric" and "price" -> "pric"; "increased", "increases", "increase" -> "increas".
-    return token[:-1] if len(token) > 4 and token.endswith("e") else token
+    # "prices" -> "pric" and "price" -> "pric"; "increased", "increases", "increase" -> "increas". Codes keep
+    # their "e": HBM3E is not HBM3.
+    return token[:-1] if len(token) > 4 and token.endswith("e") and token.isalpha() else token
 
 
 # "in 26" and "end of 26" are years, not figures.
@@ -200,8 +217,8 @@ def has_amount(text: str) -> bool:
 
 
 def has_percent(text: str) -> bool:
-    return bool(re.search(r"\d\s?%|\bper ?cent\b|\bbps\b|basis points?|percentage points?|\d\s?(x|times)\b", text,
-                          re.IGNORECASE))
+    return bool(re.search(r"\d\s?(%|％|bps?\b|ppts?\b|pp\b|x\b|times\b)|\bper ?cent\b|basis points?|"
+                          r"percentage points?|百分点|百分之", text, re.IGNORECASE))
 
 
 def has_date(text: str) -> bool:

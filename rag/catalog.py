@@ -125,7 +125,11 @@ class Catalog:
             self._conn.executescript(_SCHEMA)
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
             if "section" not in columns:  # a catalog written before sections were recorded
-                self._conn.execute("ALTER TABLE chunks ADD COLUMN section TEXT NOT NULL DEFAULT ''")
+                try:
+                    self._conn.execute("ALTER TABLE chunks ADD COLUMN section TEXT NOT NULL DEFAULT ''")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
         self._lock = threading.RLock()
@@ -210,11 +214,30 @@ class Catalog:
                     tokens = lexical_tokens(f"{doc.title}\n{chunk.indexed_text}")
                     conn.execute("INSERT INTO chunks_fts (rowid, tokens) VALUES (?, ?)",
                                  (cursor.lastrowid, " ".join(tokens)))
-                    for unit in chunk.units:
-                        cursor = conn.execute("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)",
-                                              (chunk.chunk_id, chunk.doc_id))
-                        conn.execute("INSERT INTO units_fts (rowid, tokens) VALUES (?, ?)",
-                                     (cursor.lastrowid, " ".join(lexical_tokens(unit))))
+                    self._insert_units(conn, chunk)
+
+    @staticmethod
+    def _insert_units(conn: sqlite3.Connection, chunk: Chunk) -> None:
+        for unit in chunk.units:
+            cursor = conn.execute("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)", (chunk.chunk_id, chunk.doc_id))
+            conn.execute("INSERT INTO units_fts (rowid, tokens) VALUES (?, ?)",
+                         (cursor.lastrowid, " ".join(lexical_tokens(unit))))
+
+    def chunks_without_units(self) -> list[Chunk]:
+        """Ready chunks that have no units (written before units existed), units not filled in."""
+        rows = self._query(
+            'SELECT c.chunk_id, c.doc_id, c.idx, c.text, c.start, c."end", c.page, c.context, c.section FROM chunks c '
+            "JOIN documents d USING (doc_id) WHERE d.status = 'ready' AND c.text != '' AND NOT EXISTS "
+            "(SELECT 1 FROM units u WHERE u.chunk_id = c.chunk_id) ORDER BY c.rowid")
+        return [Chunk(chunk_id=r[0], doc_id=r[1], index=r[2], text=r[3], start=r[4], end=r[5], page=r[6],
+                      context=r[7], section=r[8]) for r in rows]
+
+    def add_units(self, chunks: list[Chunk]) -> None:
+        """Record the units of chunks that have none yet (those that do are left as they are)."""
+        with self._transaction() as conn:
+            for chunk in chunks:
+                if not conn.execute("SELECT 1 FROM units WHERE chunk_id = ?", (chunk.chunk_id,)).fetchone():
+                    self._insert_units(conn, chunk)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
         with self._transaction() as conn:
@@ -282,16 +305,13 @@ class Catalog:
             sql = (f"SELECT t.chunk_id, -bm25({fts}) FROM {fts} JOIN {table} t ON t.rowid = {fts}.rowid "
                    f"WHERE {fts} MATCH ? AND t.doc_id IN ({','.join('?' * len(doc_ids))}) ORDER BY bm25({fts}) LIMIT ?")
             return [(r[0], float(r[1])) for r in self._query(sql, [fts_query(tokens), *sorted(doc_ids), limit])]
-        # Unfiltered, the ranking runs on the FTS table alone and only the top rows are looked up: joining every
-        # match first cost a third of the time at 100k chunks. Rows of documents being rewritten (pending) may
-        # rank here; the chunk lookup that follows drops them.
-        ranked = self._query(f"SELECT rowid, -bm25({fts}) FROM {fts} WHERE {fts} MATCH ? ORDER BY bm25({fts}) LIMIT ?",
-                             (fts_query(tokens), limit))
-        if not ranked:
-            return []
-        owners = dict(self._query(f"SELECT rowid, chunk_id FROM {table} WHERE rowid IN ({','.join('?' * len(ranked))})",
-                                  [rowid for rowid, _ in ranked]))
-        return [(owners[rowid], float(score)) for rowid, score in ranked if rowid in owners]
+        # Unfiltered, the ranking runs on the FTS table alone and only its top rows are joined to their chunk and
+        # document: joining every match first cost a third of the time at 100k chunks. A few spare rows stand in
+        # for those of documents being rewritten (pending), which the join drops.
+        sql = (f"SELECT t.chunk_id, r.score FROM (SELECT rowid, -bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH ? "
+               f"ORDER BY bm25({fts}) LIMIT ?) r JOIN {table} t ON t.rowid = r.rowid "
+               "JOIN documents d ON d.doc_id = t.doc_id WHERE d.status = 'ready' ORDER BY r.score DESC")
+        return [(r[0], float(r[1])) for r in self._query(sql, (fts_query(tokens), limit + 20))][:limit]
 
     def filter_doc_ids(self, filters: dict[str, str]) -> set[str] | None:
         """Documents matching all filters (None when there are none). Keys: doc_id, source, publisher, broker,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import tiktoken
@@ -66,17 +67,51 @@ _INLINE_LABEL = re.compile(r"(?!(?:The|This|That|These|Those|It|We|They|He|She|A
                            r"([A-Z][\w&/-]*(?: [\w&/-]+){0,2}):\s+\S")
 
 
+# Chart and table captions ("Source: Wind", "Figure 3: ...") follow every exhibit; they open no section.
+_CAPTION_WORDS = {"source", "sources", "note", "notes", "figure", "fig", "chart", "exhibit", "table", "data"}
+
+
 def heading_of(text: str, start: int, end: int) -> str:
     """The section heading that the sentence text[start:end] is or opens, or ''."""
     sentence = text[start:end]
     label = _INLINE_LABEL.match(sentence)
     if label:
-        return label.group(1)
-    whole_line = (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n")
+        return "" if label.group(1).split()[0].lower() in _CAPTION_WORDS else label.group(1)
+    # A heading line stands apart: a blank line before it (or the start of the text), and a line break after.
+    whole_line = (start == 0 or text[max(0, start - 2) : start] == "\n\n") and (end == len(text) or text[end] == "\n")
     if (whole_line and len(sentence.split()) <= 8 and sentence[:1].isupper() and " | " not in sentence
             and not sentence.endswith((".", "!", "?", "。", "！", "？", ":", ";", ","))):
         return sentence
     return ""
+
+
+def retrieval_units(text: str, table_title_at: Callable[[int], str]) -> list[str]:
+    """A chunk's units: its sentences, each table row headed by its table's title (`table_title_at(offset)`:
+    the "Table: ..." line of the table holding that offset of `text`, or '')."""
+    # A table row alone ("Total sales | 2019: $1,496.5") does not say what it measures; its table's title does.
+    # Only the title is repeated: rows name their columns ("2019: ...") or line up with them.
+    units = []
+    for s, e in sentence_spans(text):
+        sentence = text[s:e]
+        title = table_title_at(s).split(" | columns:", 1)[0]
+        if title.startswith("Table:") and not sentence.startswith("Table:"):
+            sentence = f"{title} {sentence}"
+        units.append(sentence)
+    return units
+
+
+def stored_chunk_units(text: str, context: str) -> list[str]:
+    """The units of a chunk known only by its stored text and context (a catalog written before units existed):
+    rows (lines with " | ") are headed by the last "Table:" line before them, or by the context's."""
+    def title_at(offset: int) -> str:
+        line_start = text.rfind("\n", 0, offset) + 1
+        line = text[line_start : text.find("\n", offset) if "\n" in text[offset:] else len(text)]
+        if " | " not in line:
+            return ""
+        before = [ln for ln in text[:line_start].split("\n") if ln.startswith("Table:")]
+        return before[-1] if before else context.split("\n", 1)[0]
+
+    return retrieval_units(text, title_at)
 
 
 class Chunker:
@@ -177,15 +212,8 @@ class Chunker:
 
     @staticmethod
     def _retrieval_units(doc: Document, start: int, end: int) -> list[str]:
-        # A table row alone ("Total sales | 2019: $1,496.5") does not say what it measures; its table's
-        # title does. Only the title is repeated: rows name their columns ("2019: ...") or line up with them.
-        text = doc.text[start:end]
-        units = []
-        for s, e in sentence_spans(text):
-            sentence = text[s:e]
-            header = next((h for t_start, t_end, h in doc.tables if t_start <= start + s < t_end), None)
-            title = header.split("\n", 1)[0].split(" | columns:", 1)[0] if header else ""
-            if title.startswith("Table:") and not sentence.startswith("Table:"):
-                sentence = f"{title} {sentence}"
-            units.append(sentence)
-        return units
+        def title_at(offset: int) -> str:
+            header = next((h for t_start, t_end, h in doc.tables if t_start <= start + offset < t_end), "")
+            return header.split("\n", 1)[0]
+
+        return retrieval_units(doc.text[start:end], title_at)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.catalog import Catalog
-from rag.chunk import Chunker
+from rag.chunk import Chunker, stored_chunk_units
 from rag.embed import Embedder
 from rag.errors import LoadError, RagError
 from rag.load import iter_files, load_file
@@ -128,7 +128,33 @@ class Indexer:
         flush()
         if prune:
             report.removed += self._prune(ingested_sources, seen_doc_ids)
+        self.backfill_units()
         return report
+
+    def backfill_units(self) -> int:
+        """Give units to chunks indexed before units existed, wherever their files are now (uploads, folders
+        not named in this run): without them such chunks would rank below every other. Returns their number.
+
+        Unit vectors are written before the catalog rows, under fixed ids, so a crash in between is mended by
+        the next run writing the same ids again."""
+        missing = self.catalog.chunks_without_units()
+        done = 0
+        for i in range(0, len(missing), self.batch_chunks):
+            chunks = missing[i : i + self.batch_chunks]
+            for chunk in chunks:
+                chunk.units = stored_chunk_units(chunk.text, chunk.context)
+            texts = [unit for chunk in chunks for unit in chunk.units]
+            vectors = self.embedder.embed_documents(texts) if texts else []
+            unit_vectors, position = [], 0
+            for chunk in chunks:
+                unit_vectors.append(vectors[position : position + len(chunk.units)])
+                position += len(chunk.units)
+            self.store.upsert_units(chunks, unit_vectors)
+            self.catalog.add_units(chunks)
+            done += len(chunks)
+        if done:
+            log.info("gave sentence/row units to %d chunk(s) indexed by an earlier version", done)
+        return done
 
     @staticmethod
     def _with_roots(paths: list[Path], files: list[Path]) -> list[tuple[Path, Path]]:

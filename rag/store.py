@@ -25,6 +25,8 @@ class VectorStore(Protocol):
 
     def query_units(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]: ...
 
+    def upsert_units(self, chunks: list[Chunk], unit_vectors: list[list[list[float]]]) -> None: ...
+
     def vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]: ...
 
     def count(self) -> int: ...
@@ -73,7 +75,7 @@ class ChromaStore:
         """Write chunks (each with its document) and their vectors, in batches of `write_batch`, and, given
         `unit_vectors` (one list per chunk, one vector per `chunk.units`), the chunks' unit vectors."""
         if unit_vectors is not None:
-            self._upsert_units(items, unit_vectors)
+            self.upsert_units([chunk for _, chunk in items], unit_vectors)
         for i in range(0, len(items), self.write_batch):
             part = items[i : i + self.write_batch]
             try:
@@ -86,11 +88,12 @@ class ChromaStore:
             except Exception as exc:
                 raise StoreError(f"Chroma write failed for {part[0][0].doc_id}: {exc}") from exc
 
-    def _upsert_units(self, items: list[tuple[Document, Chunk]], unit_vectors: list[list[list[float]]]) -> None:
-        # Units go first: a chunk is only found once its own vector is written, and a crash in between leaves
-        # the document pending, to be deleted from both collections.
-        rows = [(f"{chunk.chunk_id}/{n}", vector, {"doc_id": doc.doc_id, "chunk_id": chunk.chunk_id})
-                for (doc, chunk), vectors in zip(items, unit_vectors, strict=True)
+    def upsert_units(self, chunks: list[Chunk], unit_vectors: list[list[list[float]]]) -> None:
+        """Write the vectors of `chunks`' units (one list per chunk, one vector per `chunk.units`)."""
+        # In an ingest, units go first: a chunk is only found once its own vector is written, and a crash in
+        # between leaves the document pending, to be deleted from both collections.
+        rows = [(f"{chunk.chunk_id}/{n}", vector, {"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id})
+                for chunk, vectors in zip(chunks, unit_vectors, strict=True)
                 for n, vector in enumerate(vectors)]
         for i in range(0, len(rows), self.write_batch):
             part = rows[i : i + self.write_batch]

@@ -179,6 +179,12 @@ def test_a_line_the_report_repeats_is_quoted_once(assistant):
     ("How fast is the market for chips expected to grow?", ["market"], True),
     ("What exact growth rate does WSTS forecast for 2026?", [], True),
     ("For how many consecutive quarters have sales grown year-on-year?", [], False),
+    ("How much does Guosen think the market will grow?", ["market"], False),
+    ("How much do analysts expect DRAM prices to rise?", ["pric"], False),
+    ("How much will shipments to China fall?", ["shipment"], False),
+    ("Which company has the largest share of the foundry market?", [], False),  # a name, not a percentage
+    ("Since when has the AI chain's performance been a consensus?", [], False),  # a date
+    ("What is the current ratio?", [], False),  # 1.2, not a percentage
 ])
 def test_question_profile_names_what_is_measured(question, measured, percent):
     from rag.answer import QuestionProfile
@@ -186,3 +192,21 @@ def test_question_profile_names_what_is_measured(question, measured, percent):
     profile = QuestionProfile(question)
     assert profile.measured == measured
     assert profile.wants_percent is percent
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("margins widened 25bps", True), ("a 50bp cut", True), ("up 3pp", True), ("up 2 ppt", True),
+    ("增长15％", True), ("增长百分之五", True), ("trades at 1.2x", True), ("20.9%", True),
+    ("double-digit growth in 2026", False), ("shipments of 20 million", False),
+])
+def test_percentages_in_their_usual_forms(text, expected):
+    from rag.answer import has_percent
+
+    assert has_percent(text) is expected
+
+
+def test_product_codes_are_not_folded_into_their_predecessors():
+    from rag.answer import _fold
+
+    assert _fold("hbm3e") != _fold("hbm3") and _fold("fy25e") == "fy25e"
+    assert _fold("prices") == _fold("price") and _fold("increases") == _fold("increased")

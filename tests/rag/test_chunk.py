@@ -136,6 +136,8 @@ def test_table_rows_are_units_headed_by_the_table_title():
     ("AI edge: AIAgent reshapes the interaction paradigm.", "AI edge"),
     ("Risk warning: demand falls short of expectations.", "Risk warning"),
     ("Investment thesis\nMargins recover in 2026.", "Investment thesis"),
+    ("Source: Wind, Guosen Securities.", ""),
+    ("Figure 3: DRAM prices by quarter.", ""),
     ("The bank believes that: margins recover.", ""),
     ("Margins recover in 2026.", ""),
     ("Segment | 2024 | 2025", ""),

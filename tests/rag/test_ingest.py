@@ -105,6 +105,48 @@ def test_every_format_is_ingested_and_searchable(open_index, mixed_folder):
     assert meta["extra_desk"] == "tech"
 
 
+def test_chunks_indexed_before_units_get_them_on_the_next_ingest(open_index, corpus_copy, tmp_path):
+    """An index from before units existed: its chunks would rank below every new one until they get units,
+    whatever path the next ingest names."""
+    first = open_index()
+    first.ingest([corpus_copy])
+    expected = sorted(first.store.all_unit_ids())
+    question = "How much will global AI server shipments grow in 2026?"
+    best_before = first.search(question, k=1)[0].chunk_id
+    # Take the index back to its pre-units state.
+    for record in first.catalog.documents():
+        first.store._units.delete(where={"doc_id": record.doc_id})
+    first.catalog._conn.executescript("DELETE FROM units_fts; DELETE FROM units;")
+    assert first.store.all_unit_ids() == [] and first.catalog.chunks_without_units()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("A short unrelated note about shipping schedules.", encoding="utf-8")
+    again = open_index()
+    again.ingest([other])
+    assert again.catalog.chunks_without_units() == []
+    assert set(expected) <= set(again.store.all_unit_ids())
+    assert_consistent(again)
+    assert again.search(question, k=1)[0].chunk_id == best_before
+
+
+def test_a_catalog_without_the_section_column_opens_and_gains_it(tmp_path):
+    import sqlite3
+
+    from rag.catalog import Catalog
+
+    path = tmp_path / "catalog.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript("""CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL,
+        idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, text TEXT NOT NULL,
+        context TEXT NOT NULL DEFAULT '');""")
+    old.close()
+    catalog = Catalog(path)
+    assert "section" in {row[1] for row in catalog._query("PRAGMA table_info(chunks)")}
+    assert catalog.chunks_without_units() == [] and catalog.lexical_search("anything", 5) == []
+    catalog.close()
+    Catalog(path).close()  # a second opening finds the column already there
+
+
 def test_unchanged_files_cost_no_embedding(open_index, corpus_copy):
     first = open_index()
     report = first.ingest([corpus_copy])
