@@ -8,6 +8,10 @@ import ipaddress
 import os
 import shutil
 import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,6 +59,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_on_loopback(name: str, command: list[str], health_url: str, log_path: Path, timeout_s: float,
+                      env: dict[str, str] | None = None) -> Iterator[None]:
+    """Run a real server process until `health_url` answers 200, yield, then stop it. Its output goes to a log
+    file, not a pipe: a chatty server fills a pipe nobody reads and blocks."""
+    import httpx
+
+    log = log_path.open("w+b")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"{name} exited: {log.read().decode(errors='replace')[-2000:]}")
+            try:
+                if httpx.get(health_url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not answer within {timeout_s:.0f} s")
+            time.sleep(0.2)
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
 
 
 def write_injected_report(folder: Path) -> Path:

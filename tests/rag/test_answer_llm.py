@@ -5,14 +5,11 @@ the model is prompt-sensitive, so a prompt edit that stops it citing or copying 
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
-from tests.conftest import free_port, write_injected_report
+from tests.conftest import free_port, serve_on_loopback, write_injected_report
 
 from rag.models import default_llm_path
 
@@ -65,34 +62,14 @@ def test_local_model_ignores_instructions_inside_a_document(fresh_assistant, mod
 def llama_server(model_path, tmp_path_factory):
     """A real OpenAI-compatible llama_cpp.server on loopback, serving the packaged GGUF."""
     port = free_port()
-    # A log file, not a pipe: llama.cpp logs enough to fill a pipe nobody reads and block the server.
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w+b")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "qwen-local"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("llama_cpp.server did not start within 120 s")
+    with serve_on_loopback(
+            "llama_cpp.server",
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path), "--host", "127.0.0.1",
+             "--port", str(port), "--n_ctx", "2048", "--model_alias", "qwen-local"],
+            f"{base}/models", tmp_path_factory.mktemp("llama-server") / "server.log", timeout_s=120,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"}):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_openai_compatible_endpoint_answers_with_citations(sample_index, llama_server):

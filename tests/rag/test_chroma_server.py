@@ -3,15 +3,12 @@ through settings.chroma.url instead of the embedded store."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
-from tests.conftest import CORPUS, free_port, make_settings
+from tests.conftest import CORPUS, free_port, make_settings, serve_on_loopback
 from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the server
     mixed_folder, open_index, test_bad_files_are_reported_and_good_ones_still_ingested,
     test_changed_file_replaces_its_chunks, test_every_format_is_ingested_and_searchable,
@@ -28,32 +25,11 @@ def chroma_url(tmp_path_factory):
     port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).parent / "chroma"
-    log = (data / "server.log").open("w")
-    process = subprocess.Popen([str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1",
-                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"chroma run exited: {(data / 'server.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("chroma run did not answer within 60 s")
-            time.sleep(0.2)
+    with serve_on_loopback(
+            "chroma run", [str(chroma), "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
+            f"{url}/api/v2/heartbeat", data / "server.log", timeout_s=60):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture

@@ -96,3 +96,14 @@ def test_the_one_matching_row_of_a_long_table_finds_its_chunk(fresh_assistant, t
     fresh_assistant.ingest([corpus])
     [hit] = fresh_assistant.search("What was the total cost of revenue in 2025?", k=1)
     assert hit.doc_id == "t0" and "512.4" in hit.text
+
+
+def test_documents_being_rewritten_are_not_found_by_bm25(fresh_assistant, corpus_copy):
+    fresh_assistant.ingest([corpus_copy])
+    assert fresh_assistant.catalog.lexical_search("Ascend 950PR", 5)
+    assert fresh_assistant.catalog.unit_search("Ascend 950PR", 5)
+    [record] = fresh_assistant.catalog.documents()
+    # What an ingest does first when a file changed; its old chunks stay until the new ones are committed.
+    fresh_assistant.catalog.mark_pending([(record.doc_id, record.source, "changed")])
+    assert fresh_assistant.catalog.lexical_search("Ascend 950PR", 5) == []
+    assert fresh_assistant.catalog.unit_search("Ascend 950PR", 5) == []
