@@ -303,8 +303,10 @@ class Catalog:
         fts = f"{table}_fts"
         if doc_ids is not None:
             sql = (f"SELECT t.chunk_id, -bm25({fts}) FROM {fts} JOIN {table} t ON t.rowid = {fts}.rowid "
-                   f"WHERE {fts} MATCH ? AND t.doc_id IN ({','.join('?' * len(doc_ids))}) ORDER BY bm25({fts}) LIMIT ?")
-            return [(r[0], float(r[1])) for r in self._query(sql, [fts_query(tokens), *sorted(doc_ids), limit])]
+                   f"WHERE {fts} MATCH ? AND t.doc_id IN (SELECT value FROM json_each(?)) ORDER BY bm25({fts}) LIMIT ?")
+            # One JSON parameter, not one per document: SQLite refuses more than 32,766 variables.
+            return [(r[0], float(r[1])) for r in self._query(sql, (fts_query(tokens), json.dumps(sorted(doc_ids)),
+                                                                    limit))]
         # Unfiltered, the ranking runs on the FTS table alone and only its top rows are joined to their chunk and
         # document: joining every match first cost a third of the time at 100k chunks. A few spare rows stand in
         # for those of documents being rewritten (pending), which the join drops.

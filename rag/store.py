@@ -33,6 +33,8 @@ class VectorStore(Protocol):
 
 
 UNITS_SUFFIX = "__units"
+# Documents per Chroma "$in" filter: Chroma spends one SQL variable on each, and SQLite allows 32,766.
+FILTER_PART = 10_000
 
 
 class ChromaStore:
@@ -147,12 +149,20 @@ class ChromaStore:
 
     @staticmethod
     def _nearest(collection, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
-        if doc_ids is not None and not doc_ids:
-            return []
-        where = None
-        if doc_ids is not None:
-            ids = sorted(doc_ids)
-            where = {"doc_id": ids[0]} if len(ids) == 1 else {"doc_id": {"$in": ids}}
+        if doc_ids is None:
+            return ChromaStore._query(collection, vector, limit, None)
+        # Chroma turns "$in" into one SQL variable per value and fails past SQLite's 32,766. The nearest items
+        # of a large filter are the nearest among each part's nearest, so querying in parts stays exact.
+        ids = sorted(doc_ids)
+        found: list[tuple[str, float]] = []
+        for i in range(0, len(ids), FILTER_PART):
+            part = ids[i : i + FILTER_PART]
+            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+            found += ChromaStore._query(collection, vector, limit, where)
+        return sorted(found, key=lambda item: -item[1])[:limit]
+
+    @staticmethod
+    def _query(collection, vector: list[float], limit: int, where: dict | None) -> list[tuple[str, float]]:
         try:
             result = collection.query(query_embeddings=[vector], n_results=limit, where=where, include=["distances"])
         except Exception as exc:

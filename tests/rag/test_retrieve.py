@@ -107,3 +107,16 @@ def test_documents_being_rewritten_are_not_found_by_bm25(fresh_assistant, corpus
     fresh_assistant.catalog.mark_pending([(record.doc_id, record.source, "changed")])
     assert fresh_assistant.catalog.lexical_search("Ascend 950PR", 5) == []
     assert fresh_assistant.catalog.unit_search("Ascend 950PR", 5) == []
+
+
+def test_a_filter_matching_more_documents_than_sqlite_has_variables(assistant):
+    """A filter can match tens of thousands of reports (every report of one broker in a large corpus); SQLite,
+    behind both the catalog and Chroma, refuses statements with more than 32,766 variables."""
+    question = "How much will global AI server shipments grow in 2026?"
+    vector = assistant.embedder.embed_query(question)
+    [record] = assistant.catalog.documents()
+    many = {record.doc_id} | {f"report-{i:05d}" for i in range(40_000)}
+    for search, args in ((assistant.store.query, (vector, 5)), (assistant.store.query_units, (vector, 5)),
+                         (assistant.catalog.lexical_search, (question, 5)),
+                         (assistant.catalog.unit_search, (question, 5))):
+        assert search(*args, many) == search(*args, {record.doc_id}) == search(*args, None), search.__name__
