@@ -64,6 +64,14 @@ _REPORTING_VERBS = {"think", "thinks", "expect", "expects", "say", "says", "beli
                     "forecasts", "predict", "predicts", "estimate", "estimates", "see", "sees", "project", "projects"}
 _HEAD_ENDS = {"of", "for", "in", "on", "at", "to", "from", "with", "among", "across", "by", "between"}
 _AUXILIARIES = {"will", "would", "could", "should", "may", "might", "can", "to", "be", "been", "have", "has", "had"}
+# "How many AI servers does ...", "How much more memory capacity will ...": the noun phrase up to the verb.
+_QUANTITY_Q = re.compile(
+    r"\bhow (?P<kind>many|much) (?:more |additional |extra )?(?P<np>(?!of\b)(?:[\w'’-]+ ){0,5}?[\w'’-]+) "
+    r"(?:is|are|was|were|will|would|did|does|do|has|have|had|can|could|should|may|might|must)\b", re.IGNORECASE)
+# Words after "how much" that are not what is measured ("how much higher", "how much money").
+_NOT_QUANTITY_NOUNS = {"more", "less", "higher", "lower", "bigger", "larger", "smaller", "faster", "further",
+                       "longer", "money", "time", "fewer", "greater", "better", "worse", "hundred", "hundreds",
+                       "thousand", "thousands", "million", "millions", "billion", "billions", "dollars", "percent"}
 _AMOUNT_Q = re.compile(r"\b(worth|in dollars|market size|how much money|valued at|value of)\b|金额|市场规模", re.IGNORECASE)
 _META_Q = re.compile(
     r"\b(who (published|wrote|issued|released)|which (outlet|site|publication|publisher|media)|"
@@ -72,6 +80,8 @@ _META_Q = re.compile(
     r"whose (research|report)|which (bank|broker|brokerage|firm|house)('s)? (research|report)|"
     r"(published|released) (on|by) what|who is the (publisher|author|source))\b|谁发布|发布日期|哪家券商|哪个券商|发布时间",
     re.IGNORECASE)
+_JOINED_Q = re.compile(r"\b(and|or|compare[sd]?|comparison|versus|vs|relative to|differ|difference)\b|&|和|与|比较|相比|对比",
+                       re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 
@@ -119,6 +129,9 @@ class QuestionProfile:
                               and bool(_PERCENT_Q.search(question)))
         self.measured = self._measured(question)
         self.is_meta = bool(_META_Q.search(question))
+        # "How do DRAM bit demand and the NAND price rise compare?", "... stock options and ESPP, and RSUs": names
+        # that may be answered by one sentence each.
+        self.joins_subjects = bool(_JOINED_Q.search(question))
         self.anchors = self._anchors(question)
         if self.is_chinese:
             # "12月16日" is "December 16" in an English report: let the date anchor the search.
@@ -127,12 +140,13 @@ class QuestionProfile:
                     written = f"{_MONTH_NAMES[int(month) - 1]} {int(day)}"
                     self.anchors += lexical_tokens(written, keep_stop_words=True)
                     self.tokens += lexical_tokens(written, keep_stop_words=True)
-        # "How many units ..." is answered by a count of units, not by any number in a sentence about the topic.
-        counted = re.search(r"\bhow many ([a-z]+)", question, re.IGNORECASE)
-        self.counted = _fold(counted.group(1).lower()) if counted and counted.group(1).lower() not in (
-            "more", "of", "times") else ""
+        # "How many AI servers ..." is answered by a count of servers, and "How much memory ..." by a figure
+        # about memory, not by any number in a sentence about the topic.
+        self.quantity_noun, self.wants_count = self._quantity_noun(question)
         # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
         self.years = [a for a in self.anchors if _YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
+        # Names and other anchors: the sentence that answers must speak of them, not only its passage.
+        self.names = [a for a in self.anchors if a not in self.years]
 
     @staticmethod
     def _measured(question: str) -> list[str]:
@@ -158,6 +172,29 @@ class QuestionProfile:
             return []
         return [_fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
 
+    @staticmethod
+    def _quantity_noun(question: str) -> tuple[str, bool]:
+        """The folded head noun of a "how many/much NP ..." question, and whether it asks for a count."""
+        match = _QUANTITY_Q.search(question)
+        if not match:
+            return "", False
+        words = match.group("np").split()
+        # "how many companies' operating data": the possessive is what is counted.
+        for i, word in enumerate(words):
+            if word.endswith(("'", "’")) or word.lower().endswith(("'s", "’s")):
+                words = words[: i + 1]
+                break
+        for i, word in enumerate(words):
+            if word.lower() in _HEAD_ENDS:
+                words = words[:i]
+                break
+        if not words or words[-1].lower() in _NOT_QUANTITY_NOUNS:
+            return "", False
+        head = lexical_tokens(words[-1].rstrip("'’").removesuffix("'s").removesuffix("’s"), keep_stop_words=True)
+        if not head or head[-1] in STOP_WORDS:
+            return "", False
+        return _fold(head[-1]), match.group("kind").lower() == "many"
+
     def _anchors(self, question: str) -> list[str]:
         anchors = []
         words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-'’]*", question)
@@ -177,6 +214,24 @@ class QuestionProfile:
             elif (word[:1].isupper() and i > 0 and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
                 anchors.extend(tokens)
         return [a for a in dict.fromkeys(anchors) if a not in ("ai",)]
+
+
+def _place_text(profile: QuestionProfile, sentence: _Sentence) -> str:
+    """The words that say what a sentence is about: its own, its section heading's, the report title's and,
+    for a list, those of the sentence that introduces it."""
+    place = f"{sentence.text}\n{sentence.section}\n{sentence.hit.title}"
+    return f"{place}\n{sentence.previous}" if profile.wants_list else place
+
+
+def names_stated(profile: QuestionProfile, text: str) -> bool:
+    """Whether `text` names what the question names: all of it, or at least one where the question joins or
+    compares subjects (the answerer then checks that its quotes name them all together)."""
+    if not profile.names:
+        return True
+    tokens = _token_set(text)
+    found = [_anchor_in(a, tokens) for a in profile.names]
+    # "How do DRAM bit demand growth and the NAND price rise compare?" is answered by one sentence on each.
+    return any(found) if profile.joins_subjects else all(found)
 
 
 def _token_set(text: str) -> set[str]:
@@ -209,6 +264,26 @@ def has_non_year_figure(text: str) -> bool:
         return True
     return bool(re.search(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|dozen|hundred|"
                           r"thousand|million|billion)\b", text, re.IGNORECASE))
+
+
+_WORD_NUMBERS = (r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+                 r"hundreds|thousands|millions|billions|dozens?")
+_COUNT = re.compile(
+    rf"(?<![\w$¥€£.,])(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:\s?(?:million|billion|thousand|mn|bn))?|"
+    rf"(?:{_WORD_NUMBERS})\b)(?![\w%％])(?!\s?(?:%|％|percent|per ?cent|x\b|times\b|basis|percentage|ppts?\b|"
+    rf"bps\b|pp\b))\s+[A-Za-z]", re.IGNORECASE)
+
+
+def has_count(text: str) -> bool:
+    """Whether the text counts something ("146 companies", "20 million by", "eight consecutive quarters"),
+    rather than giving only rates, money, measurements or dates."""
+    text = _SHORT_YEAR.sub(" ", text)
+    for match in _COUNT.finditer(text):
+        number = match.group(0).rsplit(None, 1)[0].strip()
+        if _YEAR.match(number):
+            continue
+        return True
+    return False
 
 
 def has_amount(text: str) -> bool:
@@ -346,9 +421,12 @@ class ExtractiveAnswerer:
         if reason:
             return abstention(self.name, reason)
         ranked = self.scorer.score(profile, self.scorer.sentences(self.scorer.eligible(profile, hits)))
-        best = ranked[0] if ranked else None
-        if best is None or not self.supports(profile, best):
+        # The top-scoring sentence may speak of the topic without the answer ("Average exchange rates during
+        # FY 2019 are given below:"); the best one that does answer is quoted.
+        best = next((s for s in ranked if self.supports(profile, s)), None)
+        if best is None:
             return abstention(self.name, "no sentence in the retrieved passages answers the question")
+        ranked = ranked[ranked.index(best):]
         chosen = [best]
         # A list question is answered by one list; a second one nearby is a list of something else. A Chinese
         # question is judged by its names and figures alone: quote only the sentence that holds the most of them.
@@ -358,6 +436,20 @@ class ExtractiveAnswerer:
                 break
             if other.score >= 0.92 * best.score and self.supports(profile, other) and self._adds(other, chosen):
                 chosen.append(other)
+        if profile.joins_subjects:
+            # Joined subjects get a sentence each, however far the second one ranks below the first.
+            for other in ranked[1:]:
+                missing = self._names_missing(profile, chosen)
+                if not missing:
+                    break
+                # A sentence on another subject adds to the answer even if it repeats the first one's wording
+                # ("... related to stock options ... 2.87 years", "... related to RSUs ... 2.69 years").
+                if (set(missing) - set(self._names_missing(profile, [other])) and self.supports(profile, other)
+                        and not self._overlaps(other, chosen)):
+                    chosen.append(other)
+            missing = self._names_missing(profile, chosen)
+            if missing:
+                return abstention(self.name, f"no passage states the figure for: {', '.join(missing)}")
         chosen.sort(key=lambda s: (s.hit.rank, s.start))
         parts, citations = [], []
         for sentence in chosen:
@@ -377,7 +469,7 @@ class ExtractiveAnswerer:
 
     def supports(self, profile: QuestionProfile, sentence: _Sentence) -> bool:
         """Whether quoting `sentence` answers the question rather than merely touching its topic."""
-        if not fits(profile, sentence.text):
+        if not fits(profile, sentence.text) or not self.names_in_place(profile, sentence):
             return False
         if profile.is_chinese:
             # English-only embeddings cannot judge a Chinese question; its names and figures must carry it.
@@ -388,11 +480,27 @@ class ExtractiveAnswerer:
         return sentence.coverage >= self.settings.min_coverage or sentence.similarity >= self.settings.min_similarity
 
     @staticmethod
-    def _adds(candidate: _Sentence, chosen: list[_Sentence]) -> bool:
+    def names_in_place(profile: QuestionProfile, sentence: _Sentence) -> bool:
+        """Whether the names the question asks about are those the sentence speaks of (see names_stated). The
+        passage alone is not enough: "NAND ... price index rising by over 40%" sits next to a sentence about
+        DRAM and does not say how much DRAM prices rose."""
+        return names_stated(profile, _place_text(profile, sentence))
+
+    @staticmethod
+    def _names_missing(profile: QuestionProfile, chosen: list[_Sentence]) -> list[str]:
+        tokens = _token_set("\n".join(_place_text(profile, c) for c in chosen))
+        return [a for a in profile.names if not _anchor_in(a, tokens)]
+
+    @staticmethod
+    def _overlaps(candidate: _Sentence, chosen: list[_Sentence]) -> bool:
+        return any(c.hit.doc_id == candidate.hit.doc_id and not (candidate.end <= c.start or candidate.start >= c.end)
+                   for c in chosen)
+
+    @classmethod
+    def _adds(cls, candidate: _Sentence, chosen: list[_Sentence]) -> bool:
         """Whether quoting `candidate` beside `chosen` tells the reader something more."""
-        for c in chosen:
-            if c.hit.doc_id == candidate.hit.doc_id and not (candidate.end <= c.start or candidate.start >= c.end):
-                return False
+        if cls._overlaps(candidate, chosen):
+            return False
         # Reports repeat their key lines ("2026 is expected to be a year of ..." in the summary and the body).
         said = set().union(*(_token_set(c.text) for c in chosen))
         own = _token_set(candidate.text)
@@ -448,8 +556,15 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     if profile.wants_date and not profile.wants_number and not has_date(text):
         return False
     tokens = _token_set(text)
-    if profile.counted and profile.counted not in tokens:
-        return False
+    if profile.quantity_noun:
+        if profile.quantity_noun not in tokens:
+            return False
+        # "global AI server shipments will increase by 20.9%" counts no servers; "the top eight CSPs" in the
+        # same sentence counts something else: the count must share a clause with the counted noun.
+        if profile.wants_count and not any(
+                profile.quantity_noun in _token_set(clause) and has_count(clause)
+                for clause in _CLAUSE_BREAK.split(text)):
+            return False
     if profile.measured and not all(t in tokens for t in profile.measured):
         return False
     # A year the question names must be the sentence's year, not just one elsewhere in the passage.

@@ -20,7 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer import (
     NOT_IN_REPORTS, Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
     QuestionProfile, TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
-    passages_for_model,
+    names_stated, passages_for_model,
 )
 from rag.catalog import Catalog, DocumentRecord
 from rag.chunk import Chunker, sentence_spans
@@ -293,7 +293,8 @@ class Assistant:
             check = verify(raw, [p.text for p in passages])
             warnings.extend(check.problems() if check.invalid_markers else [])
             citations = self._citations(check, passages) if check.cited else []
-            misfits = [c for c in citations if not fits(profile, c.text)]
+            misfits = [c for c in citations if not fits(profile, c.text) or not names_stated(
+                profile, f"{c.text}\n{c.title}\n{passages[c.n - 1].text if profile.wants_list else ''}")]
             if check.ok and not misfits:
                 return Draft(text=check.text, citations=citations, abstained=False, answerer=model.name,
                              warnings=warnings)

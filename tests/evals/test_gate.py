@@ -1,4 +1,7 @@
-"""CI gate: the sample-report suite with the extractive answerer must not fall below evals/thresholds.json."""
+"""CI gate: each sample-report suite with the extractive answerer must not fall below evals/thresholds.json.
+
+guosen_qa.jsonl is the suite the answerer was developed against; guosen_holdout.jsonl was written before any
+rule was tuned on it, so a rule that only fits the first suite shows up as a loss on the second."""
 
 import json
 
@@ -6,21 +9,28 @@ import pytest
 
 from evals.run import ROOT
 
-THRESHOLDS = json.loads((ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))
+THRESHOLDS = json.loads((ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))["suites"]
+SUITES = sorted(THRESHOLDS)
 
 
+def _not_passed(run: dict) -> str:
+    return "\n".join(f"{q['id']} {q['status']}: {q['question']}" for q in run["questions"]
+                     if q["status"] not in ("correct", "abstained"))
+
+
+@pytest.mark.parametrize("suite", SUITES)
 @pytest.mark.parametrize("metric", ["key_fact_accuracy", "citation_precision", "abstention_recall"])
-def test_suite_metric_meets_threshold(suite_run, metric):
-    value = suite_run["metrics"][metric]
-    failed = [f"{q['id']} {q['status']}: {q['question']}" for q in suite_run["questions"]
-              if q["status"] not in ("correct", "abstained")]
-    assert value is not None and value >= THRESHOLDS[metric], (
-        f"{metric} {value} fell below {THRESHOLDS[metric]}; questions not passed:\n" + "\n".join(failed))
+def test_suite_metric_meets_threshold(suite_runs, suite, metric):
+    run = suite_runs(suite)
+    value, floor = run["metrics"][metric], THRESHOLDS[suite][metric]
+    assert value is not None and value >= floor, (
+        f"{suite}: {metric} {value} fell below {floor}; questions not passed:\n{_not_passed(run)}")
 
 
-def test_false_abstentions_stay_at_most_the_measured_count(suite_run):
-    false_abstentions = [q["id"] for q in suite_run["questions"] if q["status"] == "false_abstention"]
-    assert len(false_abstentions) <= THRESHOLDS["max_false_abstentions"], false_abstentions
+@pytest.mark.parametrize("suite", SUITES)
+def test_false_abstentions_stay_at_most_the_measured_count(suite_runs, suite):
+    false_abstentions = [q["id"] for q in suite_runs(suite)["questions"] if q["status"] == "false_abstention"]
+    assert len(false_abstentions) <= THRESHOLDS[suite]["max_false_abstentions"], false_abstentions
 
 
 def test_every_answerable_question_is_scored_for_retrieval(suite_run):

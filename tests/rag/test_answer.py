@@ -38,6 +38,10 @@ UNANSWERABLE = [
     "What growth rate does WSTS expect for semiconductors in 2026?",  # it says "double-digit growth" only
     "How much are DRAM contract prices expected to rise in 2026?",  # its 26% is DRAM bit demand
     "How much had the semiconductor index risen as of December 16?",  # its 40.22% is the electronics industry
+    # The figure sits next to the name, in a sentence about something else.
+    "How much did DRAM prices rise from September to December 2025?",  # its 40% is the NAND price index
+    "How many AI servers does TrendForce expect to be shipped in 2026?",  # it gives their growth, 20.9%
+    "How much memory will each AI server need in 2026?",  # nothing about memory per server
 ]
 
 
@@ -145,6 +149,16 @@ def test_model_citing_a_sentence_about_another_year_is_not_trusted(assistant, mo
     assert "over 40% in 2026" not in answer.text
 
 
+def test_model_citing_a_sentence_about_another_name_is_not_trusted(assistant, monkeypatch):
+    # The passage holds both memories; the sentence with 40% is about NAND's price index, not DRAM prices.
+    model = CannedModel("DRAM prices rose by over 40% from September to December [1].")
+    monkeypatch.setitem(assistant._answerers, "local", model)
+    answer = assistant.ask("How much did DRAM prices rise from September to December 2025?", answerer="local")
+    assert len(model.prompts) == 2, "one repair attempt before falling back"
+    assert any("does not state what the question asks for" in w for w in answer.warnings)
+    assert answer.abstained, answer.text
+
+
 def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant, monkeypatch):
     model = CannedModel("Global AI server shipments will grow 35% in 2026 [1].")
     monkeypatch.setitem(assistant._answerers, "local", model)
@@ -210,3 +224,62 @@ def test_product_codes_are_not_folded_into_their_predecessors():
 
     assert _fold("hbm3e") != _fold("hbm3") and _fold("fy25e") == "fy25e"
     assert _fold("prices") == _fold("price") and _fold("increases") == _fold("increased")
+
+
+def test_a_comparison_quotes_a_sentence_on_each_side(assistant):
+    # DRAM's 26% and NAND's 40% are in two sentences, neither of which names the other memory.
+    answer = assistant.ask("How do expected 2026 DRAM bit demand growth and the late-2025 NAND price rise compare?",
+                           answerer="extractive")
+    assert not answer.abstained, answer.warnings
+    assert "26%" in answer.text and "40%" in answer.text
+    assert len(answer.citations) == 2
+
+
+@pytest.mark.parametrize(("question", "noun", "count"), [
+    ("How many AI servers does TrendForce expect to be shipped in 2026?", "server", True),
+    ("How many Blackwell and Rubin series GPUs does NVIDIA expect to ship?", "gpus", True),
+    ("How many units of the Huawei Mate series were sold?", "unit", True),
+    ("How many companies' operating data did the bank's statistics cover?", "compani", True),
+    ("How much more memory capacity will the world need in 2026?", "capacity", False),
+    ("How much memory will each AI server need?", "memory", False),
+    ("How many of Nvidia's accelerators will have shipped?", "", False),  # the count of a part: no noun
+    ("How much will the biggest cloud providers spend?", "", False),
+    ("How much higher is the gross margin than in 2021?", "", False),
+])
+def test_question_profile_names_what_is_counted_or_measured(question, noun, count):
+    from rag.answer import QuestionProfile
+
+    profile = QuestionProfile(question)
+    assert (profile.quantity_noun, profile.wants_count) == (noun, count)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("the operating data of 146 companies", True), ("to reach 20 million by the end of 26", True),
+    ("growth for eight consecutive quarters", True), ("sold 1,200 units", True),
+    ("shipments will increase by 20.9%", False), ("over $600 billion in 2026", False),
+    ("around 2000W by 2030", False), ("in 1Q26 and 4Q26", False), ("by the end of 26, with", False),
+    ("trades at 3 times book", False),
+])
+def test_counts_are_told_from_rates_money_and_dates(text, expected):
+    from rag.answer import has_count
+
+    assert has_count(text) is expected
+
+
+def test_joined_subjects_are_each_quoted_and_each_must_be_named(fresh_assistant, tmp_path):
+    report = tmp_path / "compensation.txt"
+    report.write_text(
+        "Stock compensation\n\n"
+        "The unrecognized expense related to the ESPP as of December 31, 2019 will be amortized over a "
+        "weighted-average period of 2.87 years. The unrecognized expense related to RSUs as of December 31, 2019 "
+        "will be amortized over a weighted-average period of 2.69 years. Office leases run for 7 years.\n",
+        encoding="utf-8")
+    fresh_assistant.ingest([report])
+    both = fresh_assistant.ask("Over how many years will the unrecognized expense for the ESPP and RSUs be "
+                               "amortized?", answerer="extractive")
+    assert not both.abstained, both.warnings
+    assert "2.87" in both.text and "2.69" in both.text and len(both.citations) == 2
+    # Nothing is said about warrants: half an answer would read as the whole one.
+    half = fresh_assistant.ask("Over how many years will the unrecognized expense for RSUs and Warrants be "
+                               "amortized?", answerer="extractive")
+    assert half.abstained, half.text
