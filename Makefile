@@ -28,6 +28,7 @@ test: install
 eval: install
 	$(BIN)/rag ingest corpus/
 	$(BIN)/rag eval --llm extractive --tatqa
+	$(BIN)/rag eval --llm extractive --suite evals/guosen_holdout.jsonl
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest_search.py
