@@ -449,7 +449,7 @@ class ExtractiveAnswerer:
                     chosen.append(other)
             missing = self._names_missing(profile, chosen)
             if missing:
-                return abstention(self.name, f"no passage states the figure for: {', '.join(missing)}")
+                return abstention(self.name, f"no sentence that answers names: {', '.join(missing)}")
         chosen.sort(key=lambda s: (s.hit.rank, s.start))
         parts, citations = [], []
         for sentence in chosen:
