@@ -32,6 +32,20 @@ log = logging.getLogger(__name__)
 
 ABSTAIN_TEXT = "The indexed reports do not answer this question."
 NOT_IN_REPORTS = "NOT_IN_REPORTS"
+# A small model sometimes says it in its own words ("... is not provided in the given passages. [3]").
+_SAYS_NOT_IN_PASSAGES = re.compile(
+    r"\b(is|are|was|were) not (provided|mentioned|stated|given|specified|included|disclosed|available)\b|"
+    r"\b(does|do|did) not (say|mention|provide|state|specify|include|contain|give|disclose)\b|"
+    r"\bno (information|data|mention|figure)s? (is |are )?(given|provided|available|about|on|for)\b|"
+    r"\bcannot be (determined|found|answered)\b", re.IGNORECASE)
+
+
+def says_not_in_reports(raw: str) -> bool:
+    """Whether a model's reply declines to answer: the agreed NOT_IN_REPORTS, or the same said in words and
+    without a figure to back any claim."""
+    if NOT_IN_REPORTS in raw.upper().replace(" ", "_"):
+        return True
+    return bool(_SAYS_NOT_IN_PASSAGES.search(raw)) and not figures(raw)
 TokenSink = Callable[[str], None]
 
 _CJK = re.compile(r"[\u3400-\u9fff]")

@@ -18,9 +18,9 @@ from pathlib import Path
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import (
-    NOT_IN_REPORTS, Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
+    Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
     QuestionProfile, TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
-    names_stated, passages_for_model,
+    names_stated, passages_for_model, says_not_in_reports,
 )
 from rag.catalog import Catalog, DocumentRecord
 from rag.chunk import Chunker, sentence_spans
@@ -288,7 +288,7 @@ class Assistant:
             except AnswererError as exc:
                 log.warning("%s; answering extractively", exc)
                 return self._fallback(question, hits, [f"{exc}; answered extractively instead"])
-            if NOT_IN_REPORTS in raw.upper().replace(" ", "_"):
+            if says_not_in_reports(raw):
                 return abstention(model.name, "the model found no answer in the passages")
             check = verify(raw, [p.text for p in passages])
             warnings.extend(check.problems() if check.invalid_markers else [])
@@ -296,6 +296,16 @@ class Assistant:
             misfits = [c for c in citations if not fits(profile, c.text) or not names_stated(
                 profile, f"{c.text}\n{c.title}\n{passages[c.n - 1].text if profile.wants_list else ''}")]
             if check.ok and not misfits:
+                # Every figure is in a cited passage, but perhaps in the wrong sentence of it ("hit bottom since
+                # 3Q25" where the report says the second half of 2023). Where the extractive answerer finds the
+                # sentence that answers, a model figure it does not hold is not trusted.
+                quoted = self.extractive.answer(question, hits)
+                unquoted = _figures_beyond(check.text, quoted, question)
+                if unquoted:
+                    quoted.warnings = warnings + [
+                        f"the model's figure(s) {', '.join(unquoted)} not in the sentence that answers the "
+                        "question; quoted that sentence instead"] + quoted.warnings
+                    return quoted
                 return Draft(text=check.text, citations=citations, abstained=False, answerer=model.name,
                              warnings=warnings)
             problems = "; ".join(check.problems() + [
@@ -324,3 +334,14 @@ class Assistant:
                                        len(answer_tokens & set(lexical_tokens(p.text[se[0]:se[1]])))))
             citations.append(citation_for(n, p.hit, p.start + best[0], p.start + best[1]))
         return citations
+
+
+def _figures_beyond(answer: str, quoted: Draft, question: str) -> list[str]:
+    """Figures of a model's answer that neither the extractive answer's quotes nor the question hold ([] when the
+    extractive answerer abstained: then the model may have understood what it could not)."""
+    if quoted.abstained:
+        return []
+    known = set(figures(quoted.text)) | set(figures(question))
+    beyond = {key: written for key, written in figures(answer).items() if key not in known}
+    # "3Q25" also counts as 2025: name the quarter once.
+    return [written for key, written in beyond.items() if not any(k.startswith(f"{key}Q") for k in beyond)]

@@ -159,6 +159,46 @@ def test_model_citing_a_sentence_about_another_name_is_not_trusted(assistant, mo
     assert answer.abstained, answer.text
 
 
+def test_model_figure_from_the_wrong_sentence_of_a_cited_passage_is_not_trusted(assistant, monkeypatch):
+    """The 1.5B model answered "since 3Q25" citing a passage that does hold 3Q25, in a sentence about the
+    market's consensus; the cycle's bottom was the second half of 2023."""
+    import re
+
+    question = "When did the electronics industry cycle hit bottom and rebound?"
+    probe = CannedModel("NOT_IN_REPORTS")
+    monkeypatch.setitem(assistant._answerers, "local", probe)
+    assistant.ask(question, answerer="local")
+    [n] = [n for n, text in re.findall(r"\[(\d+)\] ([^\[]*)", probe.prompts[0]) if "3Q25" in text][:1]
+    model = CannedModel(f"The electronics industry cycle hit bottom and rebounded since 3Q25 [{n}].")
+    monkeypatch.setitem(assistant._answerers, "local", model)
+    answer = assistant.ask(question, answerer="local")
+    assert answer.answerer == "extractive" and not answer.abstained
+    assert "second half of 2023" in answer.text and "3Q25" not in answer.text
+    assert any("figure(s) 3Q25 not in the sentence that answers" in w for w in answer.warnings), answer.warnings
+
+
+def test_model_saying_in_words_that_the_passages_lack_the_answer_abstains(assistant, monkeypatch):
+    model = CannedModel("Luxshare Precision Industry's dividend yield is not provided in the given passages. [1]")
+    monkeypatch.setitem(assistant._answerers, "local", model)
+    answer = assistant.ask("What dividend yield does the bank expect for Luxshare Precision Industry?",
+                           answerer="local")
+    assert answer.abstained and answer.citations == []
+    assert any("found no answer" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize(("reply", "declines"), [
+    ("NOT_IN_REPORTS", True), ("not in reports", True),
+    ("The passages do not mention a target price.", True),
+    ("The dividend yield is not provided in the given passages. [2]", True),
+    ("Shipments will grow 20.9% [1].", False),
+    ("Revenue was not disclosed, but margins rose 3% [1].", False),  # a claim with a figure is checked as one
+])
+def test_model_replies_that_decline(reply, declines):
+    from rag.answer import says_not_in_reports
+
+    assert says_not_in_reports(reply) is declines
+
+
 def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant, monkeypatch):
     model = CannedModel("Global AI server shipments will grow 35% in 2026 [1].")
     monkeypatch.setitem(assistant._answerers, "local", model)
