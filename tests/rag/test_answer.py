@@ -323,3 +323,17 @@ def test_joined_subjects_are_each_quoted_and_each_must_be_named(fresh_assistant,
     half = fresh_assistant.ask("Over how many years will the unrecognized expense for RSUs and Warrants be "
                                "amortized?", answerer="extractive")
     assert half.abstained, half.text
+
+
+def test_the_best_sentence_that_answers_is_quoted_when_a_better_scoring_one_does_not(fresh_assistant, tmp_path):
+    # The table's lead-in shares most words with the question but names no currency pair; the next one answers.
+    report = tmp_path / "fx.txt"
+    report.write_text(
+        "Currency\n\n"
+        "Average currency exchange rates during FY 2019 for the three major currencies are given below:\n\n"
+        "FY 2019 saw volatility in USD-INR, ranging from 64.90 to 74.10, and averaging at 70.07. "
+        "The company hedges part of its exposure.\n", encoding="utf-8")
+    fresh_assistant.ingest([report])
+    answer = fresh_assistant.ask("What was the average USD-INR exchange rate in FY 2019?", answerer="extractive")
+    assert not answer.abstained, answer.warnings
+    assert "70.07" in answer.text and "given below" not in answer.text
