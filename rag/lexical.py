@@ -58,6 +58,21 @@ def _latin_tokens(text: str) -> list[str]:
     return out
 
 
+def fold(token: str) -> str:
+    """A light stemmer for matching a question's words in a sentence (BM25 has FTS5's porter stemmer):
+    "shipments" meets "shipment", "grows" meets "grow" and "40.22%" meets "40.22"."""
+    token = token.rstrip("%")
+    if token[:1].isdigit():
+        return token
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(token) > len(suffix) + 3 and token.endswith(suffix):
+            token = token[: -len(suffix)]
+            break
+    # "prices" -> "pric" and "price" -> "pric"; "increased", "increases", "increase" -> "increas". Codes keep
+    # their "e": HBM3E is not HBM3.
+    return token[:-1] if len(token) > 4 and token.endswith("e") and token.isalpha() else token
+
+
 def fts_query(tokens: list[str]) -> str:
     """An FTS5 MATCH expression that ORs the query's tokens and its adjacent pairs as phrases, each quoted so
     punctuation is literal. The phrases reward passages that say "total sales" over ones that merely
