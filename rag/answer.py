@@ -10,6 +10,7 @@ Both generative answerers only see passages that passed the relevance gate, as n
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import queue
@@ -17,13 +18,15 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 
 from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.lexical import STOP_WORDS, lexical_tokens
+from rag.glossary import Glossary, load_glossary, phrase_in
+from rag.lexical import STOP_WORDS, fold, lexical_tokens
 from rag.prompts import load_prompt
 from rag.settings import AnswerSettings, LLMSettings
 from rag.types import Citation, Hit
@@ -51,8 +54,8 @@ TokenSink = Callable[[str], None]
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|fast|big|large|high|sharply)|what (exact |expected |projected |annual )?(percentage|percent|"
-    r"share|rate|proportion|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|what (is|was|are|were|will be) (the |its |their )?([\w'’-]+ ){0,4}(price|revenue|sales|"
-    r"profit|margin|yield|rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
+    r"share|rate|proportion|portion|slice|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|what (is|was|are|were|will be) (the |its |their )?([\w'’-]+ ){0,4}(price|revenue|sales|"
+    r"profit|margin|yield|rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation|gain|return)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
                      r"什么时候|何时|哪一年|哪年|哪个季度|日期", re.IGNORECASE)
@@ -76,7 +79,7 @@ _MEASURED_Q = re.compile(
     r"declined|gain|gained|jump|jumped|surge|surged)\b", re.IGNORECASE)
 _REPORTING_VERBS = {"think", "thinks", "expect", "expects", "say", "says", "believe", "believes", "forecast",
                     "forecasts", "predict", "predicts", "estimate", "estimates", "see", "sees", "project", "projects"}
-_HEAD_ENDS = {"of", "for", "in", "on", "at", "to", "from", "with", "among", "across", "by", "between"}
+_HEAD_ENDS = {"of", "for", "in", "on", "at", "to", "from", "with", "among", "across", "by", "between", "per", "each"}
 _AUXILIARIES = {"will", "would", "could", "should", "may", "might", "can", "to", "be", "been", "have", "has", "had"}
 # "How many AI servers does ...", "How much more memory capacity will ...": the noun phrase up to the verb.
 _QUANTITY_Q = re.compile(
@@ -86,7 +89,8 @@ _QUANTITY_Q = re.compile(
 _NOT_QUANTITY_NOUNS = {"more", "less", "higher", "lower", "bigger", "larger", "smaller", "faster", "further",
                        "longer", "money", "time", "fewer", "greater", "better", "worse", "hundred", "hundreds",
                        "thousand", "thousands", "million", "millions", "billion", "billions", "dollars", "percent"}
-_AMOUNT_Q = re.compile(r"\b(worth|in dollars|market size|how much money|valued at|value of)\b|金额|市场规模", re.IGNORECASE)
+_AMOUNT_Q = re.compile(r"\b(worth|in dollars|in (?:us )?dollar terms|in (?:usd|rmb|yuan)|market size|how much money|valued at|"
+                        r"value of)\b|金额|市场规模", re.IGNORECASE)
 _META_Q = re.compile(
     r"\b(who (published|wrote|issued|released)|which (outlet|site|publication|publisher|media)|"
     r"when was (this|the) (report|article|note) (published|released|issued)|publication date|"
@@ -98,6 +102,36 @@ _JOINED_Q = re.compile(r"\b(and|or|compare[sd]?|comparison|versus|vs|relative to
                        re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
+# What a figure measures. A question about one of these is not answered by a figure for another: Infineon's
+# power forecast is not its revenue forecast, and DRAM bit demand growth is not an ASP rise.
+_METRICS = frozenset(fold(w) for w in """revenue revenues sales profit profits earnings income margin margins price
+    prices asp capex expenditure shipments demand consumption dividend dividends yield eps valuation cost costs
+    backlog inventory inventories cagr""".split())
+# "the localization rate of analog chips", "CAGR for the silicon photonics chip market", "the electronics
+# sector's gain": what the figure is about. The sentence that answers must be about it too.
+_SUBJECT_OF_Q = re.compile(
+    r"\b(?:rate|ratio|share|portion|slice|price|prices|cagr|growth|value|size|revenue|sales|demand|margin|margins|"
+    r"shipments|capex|consumption|gain|gains|return|returns|penetration)\s+(?:of|for|in)\s+(?:the\s+)?"
+    r"(?P<np>[\w-]+(?:\s+[\w-]+){0,3})", re.IGNORECASE)
+_OWNER_Q = re.compile(r"\b(?P<np>(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)(?:'s|’s|s'|s’)\s", re.IGNORECASE)
+# Verbs that end a subject ("worldwide chip revenue came from China").
+_SUBJECT_ENDS = frozenset("""come came comes compare compared account accounted hold holds reach reached grow grew
+    rise rose fall fell see saw expect expected change changed drive drove hit perform performed stand end""".split())
+# Words that name no particular subject: "the chip market" is about chips, "the bank's view" about nothing.
+_GENERIC_SUBJECT = frozenset(fold(w) for w in """market markets sector sectors industry industries segment segments
+    space business company companies firm firms group total overall current latest new next whole entire bank
+    broker report house analyst analysts brokerage year years quarter""".split())
+_DECADE_END = re.compile(r"\b(?:(?:the )?end of (?:the|this) decade|(?:the )?decade'?s end|decade-end)\b", re.IGNORECASE)
+# "each AI server", "per share", "a single GPU"; not "per cent" or "each year". Not "one", which is as often a
+# pronoun ("Where should one look ...").
+_PER_UNIT_Q = re.compile(r"\b(?:each|every|per|a single)\s+(?!of\b|cent\b|another\b)(?P<np>(?:[\w-]+\s+){0,2}[\w-]+)",
+                         re.IGNORECASE)
+# A rate "per year" or "each quarter" is written as annual growth or a CAGR, not with the word "year"; "AI" is in
+# nearly every sentence of an AI report and tells nothing apart.
+# Verbs that end the unit: "each AI server need", "one GPU draw".
+_UNIT_VERBS = frozenset("""need needs draw draws consume consumes use uses cost costs require requires get gets make
+    makes earn earns generate generates ship ships sell sells carry carries take takes""".split())
+_GENERIC_UNITS = {"ai", "year", "annum", "quarter", "month", "week", "day", "time"}
 
 
 @dataclass
@@ -129,9 +163,13 @@ class QuestionProfile:
     """What a question asks for: its content tokens, the anchors (names, figures) a passage must share with
     it, and the kind of answer it expects (a figure, a date, a list)."""
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, glossary: Glossary | None = None, today: date | None = None) -> None:
         self.question = question
         self.tokens = list(dict.fromkeys(lexical_tokens(question)))
+        # A question's word also counts as present where a sentence says it in the report's words ("energy
+        # draw" / "power consumption"): folded token -> phrases that stand for it.
+        glossary = glossary or load_glossary()
+        self.alternatives = glossary.expansions([fold(t) for t in lexical_tokens(question)])
         self.is_chinese = bool(_CJK.search(question))
         self.wants_number = bool(_NUMBER_Q.search(question))
         self.wants_date = bool(_DATE_Q.search(question))
@@ -147,6 +185,13 @@ class QuestionProfile:
         # that may be answered by one sentence each.
         self.joins_subjects = bool(_JOINED_Q.search(question))
         self.anchors = self._anchors(question)
+        # "by the end of the decade" is a year, and the sentence that answers must name it.
+        decade = _DECADE_END.search(question)
+        if decade:
+            year = str(((today or date.today()).year // 10 + 1) * 10)
+            self.anchors.append(year)
+            for token in lexical_tokens(decade.group(0)):
+                self.alternatives.setdefault(fold(token), []).append((year,))
         if self.is_chinese:
             # "12月16日" is "December 16" in an English report: let the date anchor the search.
             for month, day in re.findall(r"(\d{1,2})月(\d{1,2})日", question):
@@ -157,6 +202,14 @@ class QuestionProfile:
         # "How many AI servers ..." is answered by a count of servers, and "How much memory ..." by a figure
         # about memory, not by any number in a sentence about the topic.
         self.quantity_noun, self.wants_count = self._quantity_noun(question)
+        # "How much memory will each AI server need?" is answered by a figure per server, not by total demand.
+        self.per_unit = self._per_unit(question)
+        folded = [fold(t) for t in self.tokens]
+        self.metrics = list(dict.fromkeys(t for t in folded if t in _METRICS))
+        # Only for a figure: "Which handset line's comeback ..." is answered by "the Huawei Mate series", in
+        # words a subject check would refuse.
+        asks_figure = self.wants_number or self.wants_amount or bool(self.quantity_noun or self.measured)
+        self.subject = self._subject(question) if asks_figure else []
         # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
         self.years = [a for a in self.anchors if _YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
         # Names and other anchors: the sentence that answers must speak of them, not only its passage.
@@ -184,7 +237,30 @@ class QuestionProfile:
             words = words[:-1]
         if not words or words[-1].lower() in STOP_WORDS:
             return []
-        return [_fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
+        return [fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
+
+    def covers(self, term: str, tokens: set[str]) -> bool:
+        """Whether a sentence's folded tokens hold the question's folded `term`, as written or in the words the
+        glossary lets a report use for it."""
+        return term in tokens or any(phrase_in(alt, tokens) for alt in self.alternatives.get(term, ()))
+
+    @staticmethod
+    def _subject(question: str) -> list[str]:
+        """The folded words of what a figure is asked about, where the question says it in lowercase words
+        (capitalized ones are names, checked anyway): "analog chips" of "the rate of analog chips in China"."""
+        phrases = [m.group("np").split() for m in _SUBJECT_OF_Q.finditer(question)]
+        # An owner's words run backwards from its "'s": "the electronics sector's".
+        phrases += [m.group("np").split()[::-1] for m in _OWNER_Q.finditer(question)]
+        words = [w for phrase in phrases for w in _phrase_words(phrase, _PHRASE_ENDS, _GENERIC_SUBJECT, True)]
+        return list(dict.fromkeys(words))
+
+    @staticmethod
+    def _per_unit(question: str) -> list[str]:
+        """The folded words of what an "each/per/one X" question divides by ("server" of "each AI server need",
+        "server" and "rack" of "each server rack draw"); the sentence that answers must name one of them."""
+        words = [w for match in _PER_UNIT_Q.finditer(question)
+                 for w in _phrase_words(match.group("np").split()[:3], _PHRASE_ENDS | _UNIT_VERBS, _GENERIC_UNITS)]
+        return list(dict.fromkeys(words))
 
     @staticmethod
     def _quantity_noun(question: str) -> tuple[str, bool]:
@@ -207,7 +283,7 @@ class QuestionProfile:
         head = lexical_tokens(words[-1].rstrip("'’").removesuffix("'s").removesuffix("’s"), keep_stop_words=True)
         if not head or head[-1] in STOP_WORDS:
             return "", False
-        return _fold(head[-1]), match.group("kind").lower() == "many"
+        return fold(head[-1]), match.group("kind").lower() == "many"
 
     def _anchors(self, question: str) -> list[str]:
         anchors = []
@@ -230,6 +306,26 @@ class QuestionProfile:
         return [a for a in dict.fromkeys(anchors) if a not in ("ai",)]
 
 
+_PHRASE_ENDS = STOP_WORDS | _AUXILIARIES | _HEAD_ENDS | _REPORTING_VERBS | _SUBJECT_ENDS
+
+
+def _phrase_words(words: list[str], ends: frozenset[str], skipped: frozenset[str] | set[str],
+                  lowercase_only: bool = False) -> list[str]:
+    """The folded words of a noun phrase, up to the first word that ends it (a verb, a preposition), leaving out
+    those in `skipped` and, with `lowercase_only`, names and figures (checked elsewhere)."""
+    out = []
+    for word in words:
+        low = word.lower().strip(".,?!'’")
+        if low in ends:
+            break
+        if lowercase_only and (not word[:1].islower() or any(ch.isdigit() for ch in low)):
+            continue
+        token = fold(low)
+        if token not in skipped:
+            out.append(token)
+    return out
+
+
 def _place_text(profile: QuestionProfile, sentence: _Sentence) -> str:
     """The words that say what a sentence is about: its own, its section heading's, the report title's and,
     for a list, those of the sentence that introduces it."""
@@ -239,31 +335,29 @@ def _place_text(profile: QuestionProfile, sentence: _Sentence) -> str:
 
 def names_stated(profile: QuestionProfile, text: str) -> bool:
     """Whether `text` names what the question names: all of it, or at least one where the question joins or
-    compares subjects (the answerer then checks that its quotes name them all together)."""
+    compares subjects (the answerer then checks that its quotes name them all together); and whether it speaks
+    of the subject a figure is asked about ("analog chips"), in the report's words or the glossary's."""
+    tokens = _token_set(text)
+    if not profile.joins_subjects and not all(profile.covers(t, tokens) or _misspelt_in(t, tokens)
+                                              for t in profile.subject):
+        return False
     if not profile.names:
         return True
-    tokens = _token_set(text)
     found = [_anchor_in(a, tokens) for a in profile.names]
     # "How do DRAM bit demand growth and the NAND price rise compare?" is answered by one sentence on each.
     return any(found) if profile.joins_subjects else all(found)
 
 
+def _misspelt_in(term: str, tokens: set[str]) -> bool:
+    """Whether a long word of the question appears in the sentence misspelt by a letter or two ("liabilites")."""
+    if len(term) < 6:
+        return False
+    return any(abs(len(t) - len(term)) <= 2 and t[:2] == term[:2] and
+               difflib.SequenceMatcher(None, term, t).ratio() >= 0.85 for t in tokens)
+
+
 def _token_set(text: str) -> set[str]:
-    return {_fold(t) for t in lexical_tokens(text, keep_stop_words=True)}
-
-
-def _fold(token: str) -> str:
-    # A light stemmer so "shipments" meets "shipment" and "grows" meets "grow"; "40.22%" meets "40.22".
-    token = token.rstrip("%")
-    if token[:1].isdigit():
-        return token
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(token) > len(suffix) + 3 and token.endswith(suffix):
-            token = token[: -len(suffix)]
-            break
-    # "prices" -> "pric" and "price" -> "pric"; "increased", "increases", "increase" -> "increas". Codes keep
-    # their "e": HBM3E is not HBM3.
-    return token[:-1] if len(token) > 4 and token.endswith("e") and token.isalpha() else token
+    return {fold(t) for t in lexical_tokens(text, keep_stop_words=True)}
 
 
 # "in 26" and "end of 26" are years, not figures.
@@ -331,7 +425,7 @@ def eligible_hits(profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
 
 
 def _anchor_in(anchor: str, tokens: set[str]) -> bool:
-    anchor = _fold(anchor)
+    anchor = fold(anchor)
     if anchor in tokens:
         return True
     # Reports write "in 25" and "1Q26" for 2025 and 2026.
@@ -367,25 +461,28 @@ class PassageScorer:
     def score(self, profile: QuestionProfile, sentences: list[_Sentence]) -> list[_Sentence]:
         if not sentences:
             return []
-        question_terms = [_fold(t) for t in profile.tokens]
+        question_terms = [fold(t) for t in profile.tokens]
         sentence_tokens = [_token_set(s.text) for s in sentences]
         n = len(sentences)
-        idf = {t: math.log(1 + n / (1 + sum(t in toks for toks in sentence_tokens))) + 0.1 for t in question_terms}
+
+        def held(toks: set[str]) -> float:
+            return sum(idf[t] for t in question_terms if profile.covers(t, toks)) / total
+
+        idf = {t: math.log(1 + n / (1 + sum(profile.covers(t, toks) for toks in sentence_tokens))) + 0.1
+               for t in question_terms}
         total = sum(idf.values()) or 1.0
         vectors = self._embed([s.text for s in sentences])
         query = self.embedder.embed_query(profile.question)
         for sentence, toks, vector in zip(sentences, sentence_tokens, vectors):
-            own = sum(idf[t] for t in question_terms if t in toks) / total
+            own = held(toks)
             # A list sentence ("Companies to watch include ...") often leaves its subject to the sentence before,
             # or to the heading of its section ("AI edge: ...").
             context_toks = toks | _token_set(sentence.previous) if sentence.previous else toks
-            with_context = sum(idf[t] for t in question_terms if t in context_toks) / total
+            with_context = held(context_toks)
             sentence.needs_previous = with_context * 0.85 > own and (profile.wants_list or own < 0.3)
             sentence.coverage = max(own, 0.85 * with_context) if sentence.needs_previous else own
             if sentence.section and profile.wants_list:
-                in_section = context_toks | _token_set(sentence.section)
-                sentence.coverage = max(sentence.coverage,
-                                        0.8 * sum(idf[t] for t in question_terms if t in in_section) / total)
+                sentence.coverage = max(sentence.coverage, 0.8 * held(context_toks | _token_set(sentence.section)))
             sentence.similarity = sum(a * b for a, b in zip(query, vector))
             bonus = 0.0
             if profile.wants_number:
@@ -424,9 +521,13 @@ class ExtractiveAnswerer:
     def __init__(self, scorer: PassageScorer, settings: AnswerSettings) -> None:
         self.scorer = scorer
         self.settings = settings
+        self.glossary = load_glossary(settings.glossary_path)
+
+    def profile(self, question: str) -> QuestionProfile:
+        return QuestionProfile(question, self.glossary)
 
     def answer(self, question: str, hits: list[Hit]) -> Draft:
-        profile = QuestionProfile(question)
+        profile = self.profile(question)
         if profile.is_meta:
             meta = self.about_report(profile, hits)
             if meta:
@@ -571,15 +672,20 @@ def fits(profile: QuestionProfile, text: str) -> bool:
         return False
     tokens = _token_set(text)
     if profile.quantity_noun:
-        if profile.quantity_noun not in tokens:
+        if not profile.covers(profile.quantity_noun, tokens):
             return False
         # "global AI server shipments will increase by 20.9%" counts no servers; "the top eight CSPs" in the
         # same sentence counts something else: the count must share a clause with the counted noun.
         if profile.wants_count and not any(
-                profile.quantity_noun in _token_set(clause) and has_count(clause)
+                profile.covers(profile.quantity_noun, _token_set(clause)) and has_count(clause)
                 for clause in _CLAUSE_BREAK.split(text)):
             return False
-    if profile.measured and not all(t in tokens for t in profile.measured):
+    if profile.measured and not all(profile.covers(t, tokens) for t in profile.measured):
+        return False
+    if profile.per_unit and not any(profile.covers(t, tokens) for t in profile.per_unit):
+        return False
+    # One of them is enough: "the price per share for the final dividend" is answered by the dividend per share.
+    if profile.metrics and not any(profile.covers(m, tokens) for m in profile.metrics):
         return False
     # A year the question names must be the sentence's year, not just one elsewhere in the passage.
     if profile.years and not any(_anchor_in(y, tokens) for y in profile.years):

@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.answer import (
     Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
-    QuestionProfile, TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
+    TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
     names_stated, passages_for_model, says_not_in_reports,
 )
 from rag.catalog import Catalog, DocumentRecord
@@ -197,7 +197,7 @@ class Assistant:
     def _retrieve_step(self, state: dict) -> dict:
         started = time.perf_counter()
         hits = self.retriever.retrieve(state["question"], top_k=state["k"], filters=state["filters"])
-        if hits and QuestionProfile(state["question"]).is_meta:
+        if hits and self.extractive.profile(state["question"]).is_meta:
             hits = self._with_report_header(hits)
         return {**state, "hits": hits, "retrieve_ms": (time.perf_counter() - started) * 1000}
 
@@ -267,7 +267,7 @@ class Assistant:
         return self._generate(self.generative(name), question, hits, on_token)
 
     def _generate(self, model, question: str, hits: list[Hit], on_token: TokenSink | None) -> Draft:
-        profile = QuestionProfile(question)
+        profile = self.extractive.profile(question)
         if profile.is_meta:
             # Who published the report and when is read from its header, not generated.
             meta = self.extractive.about_report(profile, hits)

@@ -116,6 +116,9 @@ class AnswerSettings(BaseModel):
     llm_passage_tokens: int = Field(110, ge=20, description="Longest window of a passage given to a model.")
     max_question_chars: int = Field(2000, ge=1)
     max_sentences: int = Field(2, ge=1, le=10, description="Sentences the extractive answerer returns.")
+    glossary_path: str | None = Field(
+        None, description="Glossary of question words and the report words that mean the same (None = rag/glossary.txt)."
+    )
 
 
 def _env(name: str, default: str | None = None) -> str | None:

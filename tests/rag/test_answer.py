@@ -25,6 +25,9 @@ ANSWERABLE = [
     ("How many companies' operating data did the bank analyse?", "146"),
     ("What was the highest quarterly revenue share in 2025?", "54%"),
     ("How much did the NAND price index rise from September to December?", "40%"),
+    # In other words than the report's, through the glossary ("memory capacity" / "bit demand for DRAM").
+    ("How much more memory capacity will be needed worldwide in 2026?", "26%"),
+    ("How much power will each server rack draw at peak?", "300kW"),
 ]
 
 UNANSWERABLE = [
@@ -42,6 +45,11 @@ UNANSWERABLE = [
     "How much did DRAM prices rise from September to December 2025?",  # its 40% is the NAND price index
     "How many AI servers does TrendForce expect to be shipped in 2026?",  # it gives their growth, 20.9%
     "How much memory will each AI server need in 2026?",  # nothing about memory per server
+    "How much DRAM will each AI server need in 2026?",  # its 26% is total DRAM bit demand
+    "What is the memory demand per AI server in 2026?",  # ... and 20.9% is the growth of server shipments
+    "What revenue does Infineon forecast for 2030?",  # Infineon's forecast is of GPU power consumption
+    "Measured in dollar terms, what semiconductor revenue did China account for in 2024?",  # 28% is a share
+    "What is the local supply ratio of analog chips in China?",  # 4.5% is for all semiconductors
 ]
 
 
@@ -260,7 +268,7 @@ def test_percentages_in_their_usual_forms(text, expected):
 
 
 def test_product_codes_are_not_folded_into_their_predecessors():
-    from rag.answer import _fold
+    from rag.lexical import fold as _fold
 
     assert _fold("hbm3e") != _fold("hbm3") and _fold("fy25e") == "fy25e"
     assert _fold("prices") == _fold("price") and _fold("increases") == _fold("increased")
@@ -337,3 +345,43 @@ def test_the_best_sentence_that_answers_is_quoted_when_a_better_scoring_one_does
     answer = fresh_assistant.ask("What was the average USD-INR exchange rate in FY 2019?", answerer="extractive")
     assert not answer.abstained, answer.warnings
     assert "70.07" in answer.text and "given below" not in answer.text
+
+
+@pytest.mark.parametrize(("question", "per_unit", "metrics", "subject"), [
+    ("How much memory will each AI server need in 2026?", ["server"], [], []),
+    ("How much power will each server rack draw at peak?", ["server", "rack"], [], []),
+    ("What power consumption per GPU does Infineon predict by 2030?", ["gpu"], ["consumption"], []),
+    ("Where should one look for information on notes payable?", [], [], []),  # "one" is a pronoun here
+    ("How fast will sales grow each year?", [], ["sale"], []),  # a yearly rate, not a figure per year
+    ("What is Infineon's revenue forecast for 2030?", [], ["revenu"], []),
+    ("What is the localization rate of analog chips in China?", [], [], ["analog", "chip"]),
+    ("What was the electronics sector's full-year gain in 2024?", [], [], ["electronic"]),
+    ("What portion of worldwide chip revenue came from China in 2024?", [], ["revenu"], ["worldwid", "chip", "revenu"]),
+    ("Which handset line's comeback marked the trough?", [], [], []),  # a name is asked for, not a figure
+])
+def test_question_profile_names_the_unit_metric_and_subject_of_a_figure(question, per_unit, metrics, subject):
+    from rag.answer import QuestionProfile
+
+    profile = QuestionProfile(question)
+    assert (profile.per_unit, profile.metrics, profile.subject) == (per_unit, metrics, subject)
+
+
+def test_the_end_of_the_decade_is_a_year_the_answer_must_name():
+    from datetime import date
+
+    from rag.answer import QuestionProfile, fits
+
+    profile = QuestionProfile("What energy draw is one accelerator expected to hit at the end of the decade?",
+                              today=date(2026, 11, 28))
+    assert profile.years == ["2030"]
+    assert fits(profile, "power consumption of a single GPU reaching around 2000W by 2030")
+    assert not fits(profile, "power consumption of a single GPU reaching around 1500W by 2028")
+    assert QuestionProfile("... by the decade's end?", today=date(2031, 1, 5)).years == ["2040"]
+
+
+def test_a_misspelt_subject_still_finds_its_sentence():
+    from rag.answer import QuestionProfile, names_stated
+
+    profile = QuestionProfile("What is the value of the assumed liabilites from the acquisition?")
+    assert names_stated(profile, "The balance sheet includes $58.2 million of assumed liabilities.")
+    assert not names_stated(profile, "The balance sheet includes $58.2 million of assumed leases.")
