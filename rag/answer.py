@@ -102,11 +102,22 @@ _JOINED_Q = re.compile(r"\b(and|or|compare[sd]?|comparison|versus|vs|relative to
                        re.IGNORECASE)
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
+_QUARTER = re.compile(r"^([1-4])q(\d\d)$")
+_QUARTER_FORMS = [
+    (re.compile(r"\bQ([1-4])\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
+    (re.compile(r"\b([1-4])Q\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
+    (re.compile(r"\b(first|second|third|fourth) quarter (?:of |in )?(?:20)?(\d\d)\b", re.IGNORECASE),
+     lambda m: f"{['first', 'second', 'third', 'fourth'].index(m.group(1).lower()) + 1}Q{m.group(2)}"),
+]
 # What a figure measures. A question about one of these is not answered by a figure for another: Infineon's
 # power forecast is not its revenue forecast, and DRAM bit demand growth is not an ASP rise.
 _METRICS = frozenset(fold(w) for w in """revenue revenues sales profit profits earnings income margin margins price
     prices asp capex expenditure shipments demand consumption dividend dividends yield eps valuation cost costs
     backlog inventory inventories cagr""".split())
+_ASKS_NAME_Q = re.compile(r"\s*(?:which|who|whose|whom|where|why)\b", re.IGNORECASE)
+# "demand drivers", "price trends": a metric word that heads no figure.
+_NOT_FIGURE_HEADS = frozenset(fold(w) for w in """driver drivers factor factors reason reasons risk risks trend trends
+    outlook catalyst catalysts source sources side dynamics condition conditions environment""".split())
 # "the localization rate of analog chips", "CAGR for the silicon photonics chip market", "the electronics
 # sector's gain": what the figure is about. The sentence that answers must be about it too.
 _SUBJECT_OF_Q = re.compile(
@@ -165,6 +176,8 @@ class QuestionProfile:
 
     def __init__(self, question: str, glossary: Glossary | None = None, today: date | None = None) -> None:
         self.question = question
+        # "Q3 2025", "3Q 2025" and "the third quarter of 2025" are the report's "3Q25".
+        question = quarters_as_written(question)
         self.tokens = list(dict.fromkeys(lexical_tokens(question)))
         # A question's word also counts as present where a sentence says it in the report's words ("energy
         # draw" / "power consumption"): folded token -> phrases that stand for it.
@@ -204,11 +217,14 @@ class QuestionProfile:
         self.quantity_noun, self.wants_count = self._quantity_noun(question)
         # "How much memory will each AI server need?" is answered by a figure per server, not by total demand.
         self.per_unit = self._per_unit(question)
-        folded = [fold(t) for t in self.tokens]
-        self.metrics = list(dict.fromkeys(t for t in folded if t in _METRICS))
-        # Only for a figure: "Which handset line's comeback ..." is answered by "the Huawei Mate series", in
-        # words a subject check would refuse.
+        # What a figure measures; "What demand drivers ..." asks for drivers, not for demand, and "Which two
+        # shocks preceded the consensus on AI earnings?" for events, not for earnings.
         asks_figure = self.wants_number or self.wants_amount or bool(self.quantity_noun or self.measured)
+        folded = [fold(t) for t in lexical_tokens(question, keep_stop_words=True)]
+        self.metrics = [] if _ASKS_NAME_Q.match(question) and not asks_figure else list(dict.fromkeys(
+            t for t, after in zip(folded, [*folded[1:], ""]) if t in _METRICS and after not in _NOT_FIGURE_HEADS))
+        # The subject of a figure. Only for a figure: "Which handset line's comeback ..." is answered by "the
+        # Huawei Mate series", in words a subject check would refuse.
         self.subject = self._subject(question) if asks_figure else []
         # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
         self.years = [a for a in self.anchors if _YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
@@ -238,6 +254,11 @@ class QuestionProfile:
         if not words or words[-1].lower() in STOP_WORDS:
             return []
         return [fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
+
+    def holds(self, anchor: str, tokens: set[str]) -> bool:
+        """Whether a sentence's (or passage's) folded tokens hold one of the question's anchors: as written, as
+        the report abbreviates it ("3Q25", "in 25"), or in words the glossary gives for it ("Chinese")."""
+        return _anchor_in(anchor, tokens) or self.covers(fold(anchor), tokens)
 
     def covers(self, term: str, tokens: set[str]) -> bool:
         """Whether a sentence's folded tokens hold the question's folded `term`, as written or in the words the
@@ -320,9 +341,8 @@ def _phrase_words(words: list[str], ends: frozenset[str], skipped: frozenset[str
             break
         if lowercase_only and (not word[:1].islower() or any(ch.isdigit() for ch in low)):
             continue
-        token = fold(low)
-        if token not in skipped:
-            out.append(token)
+        # "high-speed" is two words in a sentence's tokens, as in the question's.
+        out.extend(t for t in map(fold, lexical_tokens(low, keep_stop_words=True)) if t not in skipped)
     return out
 
 
@@ -343,7 +363,7 @@ def names_stated(profile: QuestionProfile, text: str) -> bool:
         return False
     if not profile.names:
         return True
-    found = [_anchor_in(a, tokens) for a in profile.names]
+    found = [profile.holds(a, tokens) for a in profile.names]
     # "How do DRAM bit demand growth and the NAND price rise compare?" is answered by one sentence on each.
     return any(found) if profile.joins_subjects else all(found)
 
@@ -419,18 +439,31 @@ def eligible_hits(profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
     kept = []
     for hit in hits:
         tokens = _token_set(f"{hit.title}\n{hit.text}")
-        if all(_anchor_in(a, tokens) for a in profile.anchors):
+        if all(profile.holds(a, tokens) for a in profile.anchors):
             kept.append(hit)
     return kept
 
 
+def quarters_as_written(text: str) -> str:
+    """Quarters in the broker's short form: "Q3 2025", "3Q 2025", "Q3'25", "the third quarter of 2025" -> "3Q25"."""
+    for pattern, replacement in _QUARTER_FORMS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def _anchor_in(anchor: str, tokens: set[str]) -> bool:
     anchor = fold(anchor)
-    if anchor in tokens:
+    # The light fold leaves short plurals alone: "GPUs" and "GPU".
+    if anchor in tokens or anchor + "s" in tokens or (len(anchor) > 3 and anchor.endswith("s") and anchor[:-1] in tokens):
         return True
     # Reports write "in 25" and "1Q26" for 2025 and 2026.
     if _YEAR.match(anchor) and (anchor[2:] in tokens or any(t.endswith("q" + anchor[2:]) for t in tokens)):
         return True
+    # ... and some write "Q3 2025" or "3Q2025" for 3Q25.
+    quarter = _QUARTER.match(anchor)
+    if quarter:
+        number, year = quarter.groups()
+        return f"{number}q20{year}" in tokens or (f"q{number}" in tokens and bool({year, "20" + year} & tokens))
     return False
 
 
@@ -604,7 +637,7 @@ class ExtractiveAnswerer:
     @staticmethod
     def _names_missing(profile: QuestionProfile, chosen: list[_Sentence]) -> list[str]:
         tokens = _token_set("\n".join(_place_text(profile, c) for c in chosen))
-        return [a for a in profile.names if not _anchor_in(a, tokens)]
+        return [a for a in profile.names if not profile.holds(a, tokens)]
 
     @staticmethod
     def _overlaps(candidate: _Sentence, chosen: list[_Sentence]) -> bool:
@@ -688,7 +721,7 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     if profile.metrics and not any(profile.covers(m, tokens) for m in profile.metrics):
         return False
     # A year the question names must be the sentence's year, not just one elsewhere in the passage.
-    if profile.years and not any(_anchor_in(y, tokens) for y in profile.years):
+    if profile.years and not any(profile.holds(y, tokens) for y in profile.years):
         return False
     return True
 

@@ -356,8 +356,12 @@ def test_the_best_sentence_that_answers_is_quoted_when_a_better_scoring_one_does
     ("What is Infineon's revenue forecast for 2030?", [], ["revenu"], []),
     ("What is the localization rate of analog chips in China?", [], [], ["analog", "chip"]),
     ("What was the electronics sector's full-year gain in 2024?", [], [], ["electronic"]),
+    ("What slice of the high-speed interconnect chip market will China hold?", [], [],
+     ["high", "speed", "interconnect", "chip"]),
     ("What portion of worldwide chip revenue came from China in 2024?", [], ["revenu"], ["worldwid", "chip", "revenu"]),
     ("Which handset line's comeback marked the trough?", [], [], []),  # a name is asked for, not a figure
+    ("What demand drivers sit behind the capex jump?", [], ["capex"], []),  # drivers are asked for, not demand
+    ("Which shocks preceded the consensus on AI earnings?", [], [], []),  # events are asked for
 ])
 def test_question_profile_names_the_unit_metric_and_subject_of_a_figure(question, per_unit, metrics, subject):
     from rag.answer import QuestionProfile
@@ -385,3 +389,28 @@ def test_a_misspelt_subject_still_finds_its_sentence():
     profile = QuestionProfile("What is the value of the assumed liabilites from the acquisition?")
     assert names_stated(profile, "The balance sheet includes $58.2 million of assumed liabilities.")
     assert not names_stated(profile, "The balance sheet includes $58.2 million of assumed leases.")
+
+
+@pytest.mark.parametrize(("written", "short"), [
+    ("in Q4 2026?", "in 4Q26?"), ("3Q 2025", "3Q25"), ("Q3'25", "3Q25"), ("Q2 FY25", "2Q25"),
+    ("the third quarter of 2025", "the 3Q25"), ("1Q26", "1Q26"), ("Q3 results", "Q3 results"),
+])
+def test_quarters_are_read_in_the_brokers_short_form(written, short):
+    from rag.answer import quarters_as_written
+
+    assert quarters_as_written(written) == short
+
+
+def test_names_are_found_as_plurals_as_the_reports_quarters_and_through_the_glossary():
+    from rag.answer import QuestionProfile, names_stated
+
+    profile = QuestionProfile("Which Huawei product will be listed in Q4 2026?")
+    assert profile.years == ["4q26"]
+    assert names_stated(profile, "Huawei plans to list the Atlas 950 SuperPoD in 4Q26.")
+    assert QuestionProfile("How many GPUs will NVIDIA ship?").holds("gpus", {"gpu"})
+    assert QuestionProfile("How many GPU cards will NVIDIA ship?").holds("gpu", {"gpus"})
+    # The country and its adjective are one name; another country is not.
+    assert names_stated(QuestionProfile("How long has China's tech sector been building up?"),
+                        "the Chinese technology industry, after more than 5 years of accumulation")
+    assert not names_stated(QuestionProfile("How long has Japan's tech sector been building up?"),
+                            "the Chinese technology industry, after more than 5 years of accumulation")
