@@ -28,7 +28,7 @@ test: install
 eval: install
 	$(BIN)/rag ingest corpus/
 	$(BIN)/rag eval --llm extractive --tatqa
-	$(BIN)/rag eval --llm extractive --suite evals/guosen_holdout.jsonl
+	for suite in evals/guosen_holdout*.jsonl; do $(BIN)/rag eval --llm extractive --suite $$suite || exit 1; done
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest_search.py

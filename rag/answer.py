@@ -55,7 +55,8 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|fast|big|large|high|sharply)|what (exact |expected |projected |annual )?(percentage|percent|"
     r"share|rate|proportion|portion|slice|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} perform|what (is|was|are|were|will be) (the |its |their )?([\w'’-]+ ){0,4}(price|revenue|sales|"
-    r"profit|margin|yield|rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation|gain|return)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
+    r"profit|margin|yield|rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation|gain|return|asp|"
+    r"cost|demand|consumption|dividend|backlog|earnings)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
                      r"什么时候|何时|哪一年|哪年|哪个季度|日期", re.IGNORECASE)
@@ -69,7 +70,7 @@ _MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", 
 # growth for three years" does not say what growth rate WSTS forecasts.
 _PERCENT_Q = re.compile(
     r"\b(percentage|percent|growth rate|rate of growth|cagr|share of|what share|proportion|fraction|"
-    r"how fast|how sharply|how did .{0,60} perform)\b|百分|比例|占比|份额|增速", re.IGNORECASE)
+    r"how fast|how sharply|how did .{0,60} perform)\b|\bin\s?%|\(%\)|百分|比例|占比|份额|增速", re.IGNORECASE)
 # "By how much are DRAM contract prices expected to rise?": the thing that changes is named just before the verb
 # of change; a sentence about a neighbouring measure ("bit demand for DRAM ... increase by 26%") does not answer.
 _MEASURED_Q = re.compile(
@@ -103,17 +104,30 @@ _JOINED_Q = re.compile(r"\b(and|or|compare[sd]?|comparison|versus|vs|relative to
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _QUARTER = re.compile(r"^([1-4])q(\d\d)$")
+_CONTRACTION = re.compile(r"\b(what|how|who|where|when|which|that|it)['’]s\b", re.IGNORECASE)
+# A reason is given in words like these; a sentence without one states a fact, not its cause.
+# Only the cause of a change or an event: "Why is pro forma information presented?" is answered by a purpose
+# ("for information purposes only"), in words no list of connectives holds.
+_REASON_Q = re.compile(r"^\s*why (?:did|has|have|had|was|were)\b|\bwhat (?:reasons?|caused?|causes|drove|drives|"
+                       r"is driving|explains|led to)\b|\breasons? (?:for|behind)\b|为什么|原因", re.IGNORECASE)
+_BECAUSE = re.compile(
+    r"\b(?:due to|because|as a result|result(?:s|ed|ing)? (?:from|in)|driven by|owing to|thanks to|attribut(?:able|ed) "
+    r"to|caused by|benefit(?:s|ing|ed)? from|led by|on the back of|amid|reflect(?:s|ing|ed)?|c(?:a|o)me[s]? from|"
+    r"stem(?:s|med)? from|(?:primarily|mainly|mostly|largely) (?:from|by|on)|in light of|supported by|fu?ell?ed by|"
+    r"boosted by|helped by|hurt by|offset by|following|in response to|therefore|thus|hence|so that|given)\b|"
+    r"由于|因为|受益于|得益于|导致", re.IGNORECASE)
 _QUARTER_FORMS = [
     (re.compile(r"\bQ([1-4])\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b([1-4])Q\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b(first|second|third|fourth) quarter (?:of |in )?(?:20)?(\d\d)\b", re.IGNORECASE),
      lambda m: f"{['first', 'second', 'third', 'fourth'].index(m.group(1).lower()) + 1}Q{m.group(2)}"),
+    (re.compile(r"\b(?:FY|CY)\s?['’]?(?:20)?(\d\d)\b", re.IGNORECASE), r"20\1"),
 ]
 # What a figure measures. A question about one of these is not answered by a figure for another: Infineon's
 # power forecast is not its revenue forecast, and DRAM bit demand growth is not an ASP rise.
 _METRICS = frozenset(fold(w) for w in """revenue revenues sales profit profits earnings income margin margins price
     prices asp capex expenditure shipments demand consumption dividend dividends yield eps valuation cost costs
-    backlog inventory inventories cagr""".split())
+    backlog inventory inventories cagr growth""".split())
 _ASKS_NAME_Q = re.compile(r"\s*(?:which|who|whose|whom|where|why)\b", re.IGNORECASE)
 # "demand drivers", "price trends": a metric word that heads no figure.
 _NOT_FIGURE_HEADS = frozenset(fold(w) for w in """driver drivers factor factors reason reasons risk risks trend trends
@@ -176,13 +190,14 @@ class QuestionProfile:
 
     def __init__(self, question: str, glossary: Glossary | None = None, today: date | None = None) -> None:
         self.question = question
-        # "Q3 2025", "3Q 2025" and "the third quarter of 2025" are the report's "3Q25".
-        question = quarters_as_written(question)
+        # "Q3 2025", "3Q 2025" and "the third quarter of 2025" are the report's "3Q25"; "FY26" is 2026; "What's"
+        # is "What is".
+        question = _CONTRACTION.sub(r"\1 is", quarters_as_written(question))
         self.tokens = list(dict.fromkeys(lexical_tokens(question)))
         # A question's word also counts as present where a sentence says it in the report's words ("energy
         # draw" / "power consumption"): folded token -> phrases that stand for it.
         glossary = glossary or load_glossary()
-        self.alternatives = glossary.expansions([fold(t) for t in lexical_tokens(question)])
+        self.alternatives = glossary.expansions([fold(t) for t in lexical_tokens(question, keep_stop_words=True)])
         self.is_chinese = bool(_CJK.search(question))
         self.wants_number = bool(_NUMBER_Q.search(question))
         self.wants_date = bool(_DATE_Q.search(question))
@@ -194,6 +209,7 @@ class QuestionProfile:
                               and bool(_PERCENT_Q.search(question)))
         self.measured = self._measured(question)
         self.is_meta = bool(_META_Q.search(question))
+        self.wants_reason = bool(_REASON_Q.search(question))
         # "How do DRAM bit demand and the NAND price rise compare?", "... stock options and ESPP, and RSUs": names
         # that may be answered by one sentence each.
         self.joins_subjects = bool(_JOINED_Q.search(question))
@@ -377,7 +393,8 @@ def _misspelt_in(term: str, tokens: set[str]) -> bool:
 
 
 def _token_set(text: str) -> set[str]:
-    return {fold(t) for t in lexical_tokens(text, keep_stop_words=True)}
+    # Quarters and fiscal years read alike in questions and sentences: "the fourth quarter of 2019" is "4Q19".
+    return {fold(t) for t in lexical_tokens(quarters_as_written(text), keep_stop_words=True)}
 
 
 # "in 26" and "end of 26" are years, not figures.
@@ -445,7 +462,8 @@ def eligible_hits(profile: QuestionProfile, hits: list[Hit]) -> list[Hit]:
 
 
 def quarters_as_written(text: str) -> str:
-    """Quarters in the broker's short form: "Q3 2025", "3Q 2025", "Q3'25", "the third quarter of 2025" -> "3Q25"."""
+    """Quarters in the broker's short form: "Q3 2025", "3Q 2025", "Q3'25", "the third quarter of 2025" -> "3Q25";
+    fiscal and calendar years as years: "FY26" -> "2026"."""
     for pattern, replacement in _QUARTER_FORMS:
         text = pattern.sub(replacement, text)
     return text
@@ -456,8 +474,9 @@ def _anchor_in(anchor: str, tokens: set[str]) -> bool:
     # The light fold leaves short plurals alone: "GPUs" and "GPU".
     if anchor in tokens or anchor + "s" in tokens or (len(anchor) > 3 and anchor.endswith("s") and anchor[:-1] in tokens):
         return True
-    # Reports write "in 25" and "1Q26" for 2025 and 2026.
-    if _YEAR.match(anchor) and (anchor[2:] in tokens or any(t.endswith("q" + anchor[2:]) for t in tokens)):
+    # Reports write "in 25", "1Q26" and "FY26" for 2025 and 2026.
+    if _YEAR.match(anchor) and (anchor[2:] in tokens or any(t.endswith(("q" + anchor[2:], "fy" + anchor[2:]))
+                                                            for t in tokens)):
         return True
     # ... and some write "Q3 2025" or "3Q2025" for 3Q25.
     quarter = _QUARTER.match(anchor)
@@ -702,6 +721,8 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     if profile.wants_percent and not has_percent(text):
         return False
     if profile.wants_date and not profile.wants_number and not has_date(text):
+        return False
+    if profile.wants_reason and not _BECAUSE.search(text):
         return False
     tokens = _token_set(text)
     if profile.quantity_noun:

@@ -15,7 +15,7 @@ from rag.lexical import fold, lexical_tokens
 
 PACKAGED_GLOSSARY = Path(__file__).resolve().with_name("glossary.txt")
 
-# Folded tokens, stop words dropped: ("power", "consumption").
+# Folded tokens: ("power", "consumption"), ("year", "on", "year").
 Phrase = tuple[str, ...]
 
 
@@ -24,7 +24,8 @@ class GlossaryError(RagError):
 
 
 def phrase_of(text: str) -> Phrase:
-    return tuple(fold(t) for t in lexical_tokens(text))
+    # Stop words stay: without "on", "year-on-year" would be found in any sentence that says "year".
+    return tuple(fold(t) for t in lexical_tokens(text, keep_stop_words=True))
 
 
 def phrase_in(phrase: Phrase, tokens: set[str]) -> bool:
@@ -65,14 +66,15 @@ class Glossary:
         return cls({phrase: tuple(sorted(alts)) for phrase, alts in found.items()})
 
     def expansions(self, tokens: list[str]) -> dict[str, list[Phrase]]:
-        """For each of a question's folded tokens (stop words dropped, in order) that belongs to a glossary
+        """For each of a question's folded tokens (stop words kept, in order) that belongs to a glossary
         phrase the question says, the phrases a report may use instead."""
         out: dict[str, list[Phrase]] = defaultdict(list)
         for phrase, alts in self.alternatives.items():
             n = len(phrase)
             for i in range(len(tokens) - n + 1):
-                if tuple(tokens[i : i + n]) == phrase:
-                    for token in phrase:
+                # The light fold leaves short plurals alone: "LLMs" is "LLM".
+                if all(t in (p, p + "s") for t, p in zip(tokens[i : i + n], phrase)):
+                    for token in tokens[i : i + n]:
                         out[token].extend(a for a in alts if a not in out[token])
         return dict(out)
 

@@ -1,7 +1,8 @@
 """CI gate: each sample-report suite with the extractive answerer must not fall below evals/thresholds.json.
 
-guosen_qa.jsonl is the suite the answerer was developed against; guosen_holdout.jsonl was written before any
-rule was tuned on it, so a rule that only fits the first suite shows up as a loss on the second."""
+guosen_qa.jsonl is the suite the answerer was developed against; each guosen_holdout*.jsonl was written before
+any rule was tuned on it (the later ones by helpers that saw no code), so a rule that only fits one suite
+shows up as a loss on another."""
 
 import json
 

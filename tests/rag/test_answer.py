@@ -394,6 +394,7 @@ def test_a_misspelt_subject_still_finds_its_sentence():
 @pytest.mark.parametrize(("written", "short"), [
     ("in Q4 2026?", "in 4Q26?"), ("3Q 2025", "3Q25"), ("Q3'25", "3Q25"), ("Q2 FY25", "2Q25"),
     ("the third quarter of 2025", "the 3Q25"), ("1Q26", "1Q26"), ("Q3 results", "Q3 results"),
+    ("FY26 capex", "2026 capex"), ("CY2025", "2025"),
 ])
 def test_quarters_are_read_in_the_brokers_short_form(written, short):
     from rag.answer import quarters_as_written
@@ -414,3 +415,45 @@ def test_names_are_found_as_plurals_as_the_reports_quarters_and_through_the_glos
                         "the Chinese technology industry, after more than 5 years of accumulation")
     assert not names_stated(QuestionProfile("How long has Japan's tech sector been building up?"),
                             "the Chinese technology industry, after more than 5 years of accumulation")
+
+
+@pytest.mark.parametrize(("question", "number", "percent", "reason"), [
+    ("What's the expected ASP of an AI server in 2026?", True, False, False),  # "What's" is "What is"
+    ("What was global semiconductor sales growth YoY in 2024, in %?", True, True, False),
+    ("Why did China's chip self-sufficiency slip in 2024?", False, False, True),
+    ("What reason does the report give for TI's return to growth?", False, False, True),
+    ("What caused the increase in interest income?", False, False, True),
+    ("What is the interest income?", True, False, False),
+])
+def test_question_profile_reads_figure_percent_and_reason_questions(question, number, percent, reason):
+    from rag.answer import QuestionProfile
+
+    profile = QuestionProfile(question)
+    assert (profile.wants_number, profile.wants_percent, profile.wants_reason) == (number, percent, reason)
+
+
+def test_a_reason_is_answered_by_a_sentence_that_gives_one():
+    from rag.answer import QuestionProfile, fits
+
+    profile = QuestionProfile("What reason does the report give for TI's and ADI's return to revenue growth?")
+    assert not fits(profile, "Major companies such as TI and ADI saw year-on-year revenue growth in 2025.")
+    assert fits(profile, "TI and ADI returned to revenue growth in 2025, driven by restocking in industrial markets.")
+
+
+def test_a_fiscal_year_finds_the_calendar_year_and_the_reports_fy():
+    from rag.answer import QuestionProfile, fits
+
+    profile = QuestionProfile("What capex does TrendForce expect for FY26?")
+    assert profile.years == ["2026"]
+    assert fits(profile, "capex of the top eight CSPs will reach over $600 billion in 2026")
+    assert fits(profile, "FY26 capex is set at $600 billion")
+    assert not fits(profile, "capex of the top eight CSPs reached $450 billion in 2025")
+
+
+def test_a_quarter_in_words_is_the_same_quarter_in_short_form():
+    from rag.answer import QuestionProfile, fits
+
+    profile = QuestionProfile("What was the goodwill impairment charge in the fourth quarter of 2019?")
+    assert fits(profile, "We recorded a goodwill impairment charge of $1.9 million in the fourth quarter of 2019.")
+    assert fits(profile, "We recorded a goodwill impairment charge of $1.9 million in 4Q19.")
+    assert not fits(profile, "We recorded a goodwill impairment charge of $14.7 million in the third quarter of 2019.")
