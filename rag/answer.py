@@ -105,8 +105,8 @@ _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as we
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _QUARTER = re.compile(r"^([1-4])q(\d\d)$")
 _CONTRACTION = re.compile(r"\b(what|how|who|where|when|which|that|it)['’]s\b", re.IGNORECASE)
-# A reason is given in words like these; a sentence without one states a fact, not its cause.
-# Only the cause of a change or an event: "Why is pro forma information presented?" is answered by a purpose
+# A question about the cause of an event or a change, answered by a sentence that gives one (_BECAUSE); one that
+# only states the event gives no cause. Not "Why is pro forma information presented?": a purpose answers that
 # ("for information purposes only"), in words no list of connectives holds.
 _REASON_Q = re.compile(r"^\s*why (?:did|has|have|had|was|were)\b|\bwhat (?:reasons?|caused?|causes|drove|drives|"
                        r"is driving|explains|led to)\b|\breasons? (?:for|behind)\b|为什么|原因", re.IGNORECASE)
