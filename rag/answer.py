@@ -151,11 +151,11 @@ _DECADE_END = re.compile(r"\b(?:(?:the )?end of (?:the|this) decade|(?:the )?dec
 # pronoun ("Where should one look ...").
 _PER_UNIT_Q = re.compile(r"\b(?:each|every|per|a single)\s+(?!of\b|cent\b|another\b)(?P<np>(?:[\w-]+\s+){0,2}[\w-]+)",
                          re.IGNORECASE)
-# A rate "per year" or "each quarter" is written as annual growth or a CAGR, not with the word "year"; "AI" is in
-# nearly every sentence of an AI report and tells nothing apart.
 # Verbs that end the unit: "each AI server need", "one GPU draw".
 _UNIT_VERBS = frozenset("""need needs draw draws consume consumes use uses cost costs require requires get gets make
     makes earn earns generate generates ship ships sell sells carry carries take takes""".split())
+# A rate "per year" or "each quarter" is written as annual growth or a CAGR, not with the word "year"; "AI" is in
+# nearly every sentence of an AI report and tells nothing apart.
 _GENERIC_UNITS = {"ai", "year", "annum", "quarter", "month", "week", "day", "time"}
 
 
