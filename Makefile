@@ -9,10 +9,13 @@ EXTRAS := llm,model,smallmodel,slack,eval,test
 install: $(VENV)/.installed
 
 # torch goes in first and pinned: a plain dependency on torch would pull a multi-GB CUDA build.
+# llama.cpp is built for AVX2 rather than -march=native: a native build on a CPU that reports AMX, in a VM whose
+# kernel does not grant AMX state, dies with "Illegal instruction" at the first generation.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
 	$(BIN)/python -m rag.models
 	touch $@
 
