@@ -77,7 +77,7 @@ def main() -> int:
         results = [measure(assistant, items, "extractive", args.workers, folder)]
         if args.local:
             try:
-                assistant.generative("local")
+                assistant.chat_model("local")
             except RagError as exc:
                 print(f"local: skipped ({exc})")
             else:

@@ -15,31 +15,24 @@ from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
-from langchain_core.runnables import Runnable, RunnableLambda
-
-from rag.answer import (
-    Draft, ExtractiveAnswerer, LlamaCppAnswerer, OpenAIAnswerer, Passage, PassageScorer,
-    TokenSink, abstention, build_messages, cached_llama, citation_for, fits, gate,
-    names_stated, passages_for_model, says_not_in_reports,
-)
+from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer
 from rag.catalog import Catalog, DocumentRecord
-from rag.chunk import Chunker, sentence_spans
-from rag.cite import Verification, figures, verify
+from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
+from rag.chunk import Chunker
 from rag.embed import Embedder, build_embedder
 from rag.errors import AnswererError, BadQuestionError, RagError
 from rag.ingest import Indexer, ProgressCallback
-from rag.lexical import lexical_tokens
 from rag.models import default_llm_path, qwen_parts_installed
-from rag.retrieve import HybridRetriever, parse_filters
+from rag.retrieve import HybridRetriever, ReportRetriever, parse_filters
 from rag.settings import Settings
 from rag.store import ChromaStore, VectorStore
-from rag.types import Answer, Citation, Hit, IngestReport
+from rag.types import Answer, Hit, IngestReport
 
 log = logging.getLogger(__name__)
 
 
-class GenerationAbandoned(Exception):
-    """Raised inside a generation whose stream consumer has gone, to stop it."""
+# Extractive answers kept for repeated questions (they are deterministic for a given index).
+ANSWER_CACHE_SIZE = 2048
 
 
 class Assistant:
@@ -52,8 +45,8 @@ class Assistant:
         self.embedder = embedder
         self.indexer = Indexer(catalog, store, embedder, Chunker(settings.chunk))
         self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve)
-        self._answerers: dict[str, object] = {}
-        self._answerers_lock = threading.Lock()
+        self._models: dict[str, ChatModel] = {}
+        self._models_lock = threading.Lock()
         # Ingest and remove change the index; one at a time keeps the catalog and Chroma in step.
         self._write_lock = threading.Lock()
         # Extractive answers are deterministic for a given index, so repeated questions are served from a
@@ -135,24 +128,45 @@ class Assistant:
         """
         question = self.check_question(question)
         parsed = parse_filters(filters)
-        name = self.resolve_answerer(answerer or self.settings.llm.answerer)
-        key = (question, k, tuple(sorted(parsed.items())), self._generation)
-        if name == "extractive":
-            started = time.perf_counter()
-            with self._answer_cache_lock:
-                cached = self._answer_cache.get(key)
-                if cached is not None:
-                    self._answer_cache.move_to_end(key)
-                    lookup_ms = (time.perf_counter() - started) * 1000
-                    return replace(cached, id=id, timings={"retrieve_ms": 0.0, "answer_ms": lookup_ms})
-        result = self._chain.invoke({"question": question, "k": k, "filters": parsed, "answerer": name,
-                                     "on_token": on_token})
-        if name == "extractive" and result.answerer == "extractive":
-            with self._answer_cache_lock:
-                self._answer_cache[key] = result
-                if len(self._answer_cache) > 2048:
-                    self._answer_cache.popitem(last=False)
-        return replace(result, id=id)
+        reader = self.answerer(answerer or self.settings.llm.answerer)
+        cache_key = (question, k, tuple(sorted(parsed.items())), self._generation)
+        cached = self._cached_answer(cache_key) if reader.name == "extractive" else None
+        if cached is not None:
+            return replace(cached, id=id)
+        started = time.perf_counter()
+        hits = self.retrieve(question, k, parsed)
+        retrieved = time.perf_counter()
+        draft = reader.answer(question, hits, on_token)
+        answered = time.perf_counter()
+        answer = Answer(question=question, text=draft.text, citations=draft.citations, hits=hits,
+                        abstained=draft.abstained, answerer=draft.answerer, warnings=draft.warnings, id=id,
+                        timings={"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (answered - retrieved) * 1000})
+        if draft.answerer == "extractive" and reader.name == "extractive":
+            self._cache_answer(cache_key, answer)
+        return answer
+
+    def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> list[Hit]:
+        """The passages an answerer reads: the hybrid search's hits, led by the report's header for a
+        question about the report itself (who published it, when)."""
+        hits = self.retriever.retrieve(question, top_k=k, filters=filters or {})
+        if hits and self.extractive.profile(question).is_meta:
+            hits = self._with_report_header(hits)
+        return hits
+
+    def _cached_answer(self, key: tuple) -> Answer | None:
+        started = time.perf_counter()
+        with self._answer_cache_lock:
+            cached = self._answer_cache.get(key)
+            if cached is None:
+                return None
+            self._answer_cache.move_to_end(key)
+        return replace(cached, timings={"retrieve_ms": 0.0, "answer_ms": (time.perf_counter() - started) * 1000})
+
+    def _cache_answer(self, key: tuple, answer: Answer) -> None:
+        with self._answer_cache_lock:
+            self._answer_cache[key] = replace(answer, id=None)
+            if len(self._answer_cache) > ANSWER_CACHE_SIZE:
+                self._answer_cache.popitem(last=False)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[dict]:
         """ask() as events: {"type": "token", "text"} while a model generates, then {"type": "answer",
@@ -189,18 +203,6 @@ class Assistant:
         finally:
             abandoned.set()
 
-    @cached_property
-    def _chain(self) -> Runnable:
-        # retrieve -> (prompt -> model -> parse citations -> verify, with repair and fallback)
-        return RunnableLambda(self._retrieve_step) | RunnableLambda(self._answer_step)
-
-    def _retrieve_step(self, state: dict) -> dict:
-        started = time.perf_counter()
-        hits = self.retriever.retrieve(state["question"], top_k=state["k"], filters=state["filters"])
-        if hits and self.extractive.profile(state["question"]).is_meta:
-            hits = self._with_report_header(hits)
-        return {**state, "hits": hits, "retrieve_ms": (time.perf_counter() - started) * 1000}
-
     def _with_report_header(self, hits: list[Hit]) -> list[Hit]:
         """Questions about the report itself are answered from its header (title, date, publisher), which is
         in its first chunk: put that chunk first."""
@@ -214,19 +216,11 @@ class Assistant:
                      published=r.published, relevance=hits[0].relevance)
         return [header] + [h for h in hits if h.chunk_id != r.chunk_id]
 
-    def _answer_step(self, state: dict) -> Answer:
-        started = time.perf_counter()
-        draft = self.answer_with(state["answerer"], state["question"], state["hits"], state["on_token"])
-        answer_ms = (time.perf_counter() - started) * 1000
-        return Answer(question=state["question"], text=draft.text, citations=draft.citations, hits=state["hits"],
-                      abstained=draft.abstained, answerer=draft.answerer,
-                      timings={"retrieve_ms": state["retrieve_ms"], "answer_ms": answer_ms}, warnings=draft.warnings)
-
     # Answerers -----------------------------------------------------------------------------------------
 
     @cached_property
-    def scorer(self) -> PassageScorer:
-        return PassageScorer(self.embedder)
+    def scorer(self) -> SentenceScorer:
+        return SentenceScorer(self.embedder)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
@@ -240,108 +234,36 @@ class Assistant:
             raise AnswererError(f"unknown answerer {name!r}; choose auto, extractive, local or openai")
         return name
 
+    def answerer(self, name: str) -> Answerer:
+        """The answerer `name` (auto | extractive | local | openai) stands for."""
+        name = self.resolve_answerer(name)
+        if name == "extractive":
+            return self.extractive
+        return ReaderAnswerer(self.chat_model(name), self.extractive, self.settings.answer)
+
     def _local_model_path(self, assemble: bool = True) -> str | None:
         if self.settings.llm.model_path:
             return self.settings.llm.model_path
         path = default_llm_path(assemble=assemble)
         return str(path) if path else None
 
-    def generative(self, name: str) -> LlamaCppAnswerer | OpenAIAnswerer:
-        with self._answerers_lock:
-            if name not in self._answerers:
+    def chat_model(self, name: str) -> ChatModel:
+        """The chat model behind the `local` or `openai` answerer, loaded once."""
+        with self._models_lock:
+            if name not in self._models:
                 if name == "local":
                     path = self._local_model_path()
                     if not path or not Path(path).exists():
                         raise AnswererError(
                             f"the local model is not installed ({path or 'no model path'}); run `make install` "
                             "or set RAG_LLM__MODEL_PATH to a GGUF file")
-                    self._answerers[name] = cached_llama(self.settings.llm.model_dump_json(), path)
+                    self._models[name] = cached_llama(self.settings.llm.model_dump_json(), path)
+                elif name == "openai":
+                    self._models[name] = OpenAIChatModel(self.settings.llm)
                 else:
-                    self._answerers[name] = OpenAIAnswerer(self.settings.llm)
-            return self._answerers[name]  # type: ignore[return-value]
+                    raise AnswererError(f"{name!r} has no chat model; choose local or openai")
+            return self._models[name]
 
-    def answer_with(self, name: str, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
-        name = self.resolve_answerer(name)
-        if name == "extractive":
-            return self.extractive.answer(question, hits)
-        return self._generate(self.generative(name), question, hits, on_token)
-
-    def _generate(self, model, question: str, hits: list[Hit], on_token: TokenSink | None) -> Draft:
-        profile = self.extractive.profile(question)
-        if profile.is_meta:
-            # Who published the report and when is read from its header, not generated.
-            meta = self.extractive.about_report(profile, hits)
-            if meta:
-                return meta
-        reason = gate(profile, hits, self.settings.answer)
-        if reason:
-            return abstention(model.name, reason)
-        passages = passages_for_model(profile, hits, self.scorer, self.settings.answer.llm_passages,
-                                      self.settings.answer.llm_passage_tokens)
-        if not passages:
-            return abstention(model.name, "no passage mentions what the question asks about")
-        warnings: list[str] = []
-        repair_note = ""
-        for attempt in range(2):
-            try:
-                raw = model.generate(build_messages(question, passages, repair_note), on_token)
-            except AnswererError as exc:
-                log.warning("%s; answering extractively", exc)
-                return self._fallback(question, hits, [f"{exc}; answered extractively instead"])
-            if says_not_in_reports(raw):
-                return abstention(model.name, "the model found no answer in the passages")
-            check = verify(raw, [p.text for p in passages])
-            warnings.extend(check.problems() if check.invalid_markers else [])
-            citations = self._citations(check, passages) if check.cited else []
-            misfits = [c for c in citations if not fits(profile, c.text) or not names_stated(
-                profile, f"{c.text}\n{c.title}\n{passages[c.n - 1].text if profile.wants_list else ''}")]
-            if check.ok and not misfits:
-                # Every figure is in a cited passage, but perhaps in the wrong sentence of it ("hit bottom since
-                # 3Q25" where the report says the second half of 2023). Where the extractive answerer finds the
-                # sentence that answers, a model figure it does not hold is not trusted.
-                quoted = self.extractive.answer(question, hits)
-                unquoted = _figures_beyond(check.text, quoted, question)
-                if unquoted:
-                    quoted.warnings = warnings + [
-                        f"the model's figure(s) {', '.join(unquoted)} not in the sentence that answers the "
-                        "question; quoted that sentence instead"] + quoted.warnings
-                    return quoted
-                return Draft(text=check.text, citations=citations, abstained=False, answerer=model.name,
-                             warnings=warnings)
-            problems = "; ".join(check.problems() + [
-                f"cited passage [{c.n}] does not state what the question asks for" for c in misfits])
-            warnings.append(f"attempt {attempt + 1}: {problems}")
-            repair_note = (f"Your previous answer was rejected ({problems}). Use only figures written in the "
-                           "passages and end every sentence with its [n].")
-        return self._fallback(question, hits, warnings + ["the model's answer failed verification twice; "
-                                                          "answered extractively instead"])
-
-    def _fallback(self, question: str, hits: list[Hit], warnings: list[str]) -> Draft:
-        draft = self.extractive.answer(question, hits)
-        draft.warnings = warnings + draft.warnings
-        return draft
-
-    @staticmethod
-    def _citations(check: Verification, passages: list[Passage]) -> list[Citation]:
-        """Each cited passage, narrowed to its sentence that shares most with the answer, for highlighting."""
-        answer_tokens = set(lexical_tokens(check.text))
-        answer_figures = set(figures(check.text))
-        citations = []
-        for n in check.cited:
-            p = passages[n - 1]
-            best = max(sentence_spans(p.text), default=(0, len(p.text)),
-                       key=lambda se: (len(answer_figures & set(figures(p.text[se[0]:se[1]]))),
-                                       len(answer_tokens & set(lexical_tokens(p.text[se[0]:se[1]])))))
-            citations.append(citation_for(n, p.hit, p.start + best[0], p.start + best[1]))
-        return citations
-
-
-def _figures_beyond(answer: str, quoted: Draft, question: str) -> list[str]:
-    """Figures of a model's answer that neither the extractive answer's quotes nor the question hold ([] when the
-    extractive answerer abstained: then the model may have understood what it could not)."""
-    if quoted.abstained:
-        return []
-    known = set(figures(quoted.text)) | set(figures(question))
-    beyond = {key: written for key, written in figures(answer).items() if key not in known}
-    # "3Q25" also counts as 2025: name the quarter once.
-    return [written for key, written in beyond.items() if not any(k.startswith(f"{key}Q") for k in beyond)]
+    def as_langchain_retriever(self, k: int | None = None, filters: dict[str, str] | None = None) -> ReportRetriever:
+        """This index as a LangChain BaseRetriever, for LangChain chains and agents."""
+        return ReportRetriever(retriever=self.retriever, k=k, filters=parse_filters(filters))

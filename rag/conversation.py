@@ -136,7 +136,7 @@ def _condense_with_model(question: str, history: list[tuple[str, str]], assistan
 
         lines = [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in history[-6:]]
         prompt = load_prompt("condense").render(history="\n".join(lines), question=question)
-        raw = assistant.generative(name).generate([{"role": "user", "content": prompt}])
+        raw = assistant.chat_model(name).generate([{"role": "user", "content": prompt}])
     except Exception as exc:  # noqa: BLE001 - a failed rewrite must not fail the answer; the heuristic stands in
         log.warning("condensing with the model failed (%s); using the heuristic", exc)
         return ""

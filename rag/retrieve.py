@@ -12,6 +12,11 @@ import re
 import threading
 from collections import OrderedDict
 
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import Field
+
 from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import EmptyIndexError, FilterError
@@ -141,3 +146,20 @@ def _cosine(a: list[float], b: list[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
+
+
+class ReportRetriever(BaseRetriever):
+    """The hybrid retriever as a LangChain retriever: `assistant.as_langchain_retriever().invoke("...")` gives
+    Documents whose metadata carry what a citation needs (doc_id, title, source, page, start, end)."""
+
+    retriever: HybridRetriever
+    k: int | None = None
+    filters: dict[str, str] = Field(default_factory=dict)
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        return [LCDocument(page_content=h.text, metadata={
+                    "chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title, "source": h.source,
+                    "page": h.page, "start": h.start, "end": h.end, "score": h.score, "rank": h.rank})
+                for h in self.retriever.retrieve(query, top_k=self.k, filters=self.filters)]

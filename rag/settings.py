@@ -112,8 +112,9 @@ class AnswerSettings(BaseModel):
         0.50, ge=0, le=1, description="Embedding similarity that lets a paraphrased sentence answer on its own."
     )
     min_sentence_score: float = Field(0.35, ge=0, description="Lowest sentence score the extractive answerer quotes.")
-    llm_passages: int = Field(4, ge=1, le=20, description="Passages given to a generative model.")
-    llm_passage_tokens: int = Field(110, ge=20, description="Longest window of a passage given to a model.")
+    llm_sentences: int = Field(8, ge=1, le=40, description="Most sentences a generative model reads for a question.")
+    llm_evidence_tokens: int = Field(
+        260, ge=20, description="Token budget of those sentences: a 2-core CPU reads about 100 prompt tokens a second.")
     max_question_chars: int = Field(2000, ge=1)
     max_sentences: int = Field(2, ge=1, le=10, description="Sentences the extractive answerer returns.")
     glossary_path: str | None = Field(

@@ -127,7 +127,7 @@ def with_model(assistant, model):
     from rag.assistant import Assistant
 
     class ModelAssistant(Assistant):
-        def generative(self, name):
+        def chat_model(self, name):
             return model
 
     return ModelAssistant(assistant.settings, assistant.catalog, assistant.store, assistant.embedder)

@@ -44,6 +44,21 @@ def test_local_model_abstains_when_the_passages_lack_the_answer(assistant, model
     assert answer.citations == []
 
 
+def test_local_model_answers_a_filing_it_has_never_seen(fresh_assistant, model_path, tmp_path):
+    """Neither the question nor the document is in any prompt: a paragraph of a real annual report (TAT-QA dev,
+    context a5fb7f90), asked in an analyst's shorthand."""
+    report = tmp_path / "cms.txt"
+    report.write_text(
+        "Segment results\n\nSales: CMS sales increased 59% to $328.8 million in fiscal 2019 compared to $207.0 million "
+        "in 2018. Adjusted EBITDA: CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 compared to $26.2 "
+        "million in 2018.\n", encoding="utf-8")
+    fresh_assistant.ingest([report])
+    answer = fresh_assistant.ask("What was CMS's FY19 adj. EBITDA growth?", answerer="local")
+    assert not answer.abstained, answer.warnings
+    assert "31%" in answer.text
+    assert any("31%" in c.text for c in answer.citations)
+
+
 def test_local_model_streams_tokens(assistant, model_path):
     tokens: list[str] = []
     answer = assistant.ask("When will Huawei launch the Ascend 950PR?", answerer="local", on_token=tokens.append)
@@ -70,6 +85,17 @@ def llama_server(model_path, tmp_path_factory):
             f"{base}/models", tmp_path_factory.mktemp("llama-server") / "server.log", timeout_s=120,
             env={**os.environ, "HF_HUB_OFFLINE": "1"}):
         yield base
+
+
+def test_openai_compatible_path_sends_a_max_tokens_the_server_honours(llama_server):
+    """langchain-openai writes its max_tokens as max_completion_tokens, which llama_cpp.server ignores."""
+    from rag.chat_models import OpenAIChatModel
+    from rag.chunk import count_tokens
+    from rag.settings import LLMSettings
+
+    model = OpenAIChatModel(LLMSettings(openai_base_url=llama_server, openai_model="qwen-local", max_tokens=8))
+    reply = model.generate([{"role": "user", "content": "Write a long essay about the history of banking."}])
+    assert 0 < count_tokens(reply) <= 12, reply
 
 
 def test_openai_compatible_endpoint_answers_with_citations(sample_index, llama_server):

@@ -1,0 +1,475 @@
+"""Answer: a question and its retrieved Hits -> a Draft whose every claim carries an [n] marker that points at
+the sentence it came from.
+
+One path for every answerer: the sentences of the retrieved passages are scored against the question; a
+reader turns the best of them into a short answer; rag/evidence.py checks each claim against the sentence it
+cites and the question's constraints against the cited sentences. What fails is repaired once, then answered
+by the extractive reader, which may abstain.
+
+- ExtractiveAnswerer quotes the best-supported sentence(s): no model, deterministic, fast; the fallback.
+- ReaderAnswerer gives the numbered sentences to a ChatModel (the packaged local model, or an
+  OpenAI-compatible endpoint) and keeps its answer only when the checks pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.chat_models import ChatModel, GenerationAbandoned, TokenSink
+from rag.chunk import count_tokens, heading_of, sentence_spans
+from rag.cite import figures
+from rag.embed import Embedder
+from rag.errors import AnswererError
+from rag.evidence import (Cited, check_claims, fits, has_amount, has_date, has_non_year_figure, has_percent,
+                          names_missing, names_stated, token_set)
+from rag.glossary import load_glossary
+from rag.lexical import fold
+from rag.prompts import load_prompt
+from rag.question import QuestionProfile
+from rag.settings import AnswerSettings
+from rag.types import Citation, Hit
+
+log = logging.getLogger(__name__)
+
+ABSTAIN_TEXT = "The indexed reports do not answer this question."
+NOT_IN_REPORTS = "NOT_IN_REPORTS"
+# A small model sometimes declines in its own words ("... is not provided in the given passages. [3]").
+_SAYS_NOT_IN_PASSAGES = re.compile(
+    r"\b(is|are|was|were) not (provided|mentioned|stated|given|specified|included|disclosed|available)\b|"
+    r"\b(does|do|did) not (say|mention|provide|state|specify|include|contain|give|disclose)\b|"
+    r"\bno (information|data|mention|figure)s? (is |are )?(given|provided|available|about|on|for)\b|"
+    r"\bcannot be (determined|found|answered)\b|未提及|没有提到|无法回答", re.IGNORECASE)
+# Sentence score weights: lexical coverage of the question's terms and embedding similarity count alike; a
+# sentence of the wrong kind (no figure for "how much") is pushed far down, one of the right kind a little up.
+COVERAGE_WEIGHT = 0.5
+SIMILARITY_WEIGHT = 0.5
+KIND_BONUS = 0.1
+KIND_PENALTY = 0.3
+# A list sentence ("Brands include ...") often leaves its subject to the sentence before it or to its section
+# heading; their words count, discounted.
+CONTEXT_DISCOUNT = 0.85
+SECTION_DISCOUNT = 0.8
+# A second sentence is quoted beside the best one only when it scores nearly as well.
+SECOND_SENTENCE_RATIO = 0.92
+
+
+def says_not_in_reports(raw: str) -> bool:
+    """Whether a model's reply declines to answer: the agreed NOT_IN_REPORTS, or the same said in words and
+    without a figure to back any claim."""
+    if NOT_IN_REPORTS in raw.upper().replace(" ", "_"):
+        return True
+    return bool(_SAYS_NOT_IN_PASSAGES.search(raw)) and not figures(raw)
+
+
+@dataclass
+class Draft:
+    """An answer before it becomes an Answer: text with [n] markers, citations, and what happened."""
+
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    answerer: str
+    warnings: list[str] = field(default_factory=list)
+
+
+class Answerer(Protocol):
+    name: str
+
+    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+        """A cited answer to `question` from `hits`, or an abstention saying why there is none."""
+        ...
+
+
+def abstention(answerer: str, reason: str) -> Draft:
+    return Draft(text=ABSTAIN_TEXT, citations=[], abstained=True, answerer=answerer, warnings=[reason])
+
+
+def citation_for(n: int, hit: Hit, start: int, end: int) -> Citation:
+    return Citation(n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title, source=hit.source, page=hit.page,
+                    start=start, end=end, text=hit.text[start - hit.start : end - hit.start])
+
+
+# Sentences -----------------------------------------------------------------------------------------------
+
+@dataclass
+class Sentence:
+    """One sentence (or table row) of a retrieved passage, scored against the question."""
+
+    hit: Hit
+    start: int  # offsets in the document
+    end: int
+    text: str
+    previous: str = ""  # the sentence before, within the same passage
+    section: str = ""  # the heading in force at the sentence
+    coverage: float = 0.0
+    similarity: float = 0.0
+    score: float = 0.0
+    needs_previous: bool = False
+
+    @property
+    def context(self) -> str:
+        """What says what the sentence is about besides itself: its section heading and its report's title."""
+        return f"{self.section}\n{self.hit.title}"
+
+
+class SentenceScorer:
+    """Scores the sentences of retrieved passages against a question: lexical coverage of the question's
+    terms (weighted by rarity among the candidates), embedding similarity, and the kind of answer."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 20000) -> None:
+        self.embedder = embedder
+        self._cache: dict[str, list[float]] = {}
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def sentences(hits: list[Hit]) -> list[Sentence]:
+        out = []
+        for hit in hits:
+            previous, section = "", hit.section
+            for s, e in sentence_spans(hit.text):
+                out.append(Sentence(hit=hit, start=hit.start + s, end=hit.start + e, text=hit.text[s:e],
+                                    previous=previous, section=section))
+                previous = hit.text[s:e]
+                section = heading_of(hit.text, s, e) or section
+        return out
+
+    def score(self, profile: QuestionProfile, sentences: list[Sentence]) -> list[Sentence]:
+        """`sentences` scored, best first."""
+        if not sentences:
+            return []
+        question_terms = [fold(t) for t in profile.tokens]
+        sentence_tokens = [token_set(s.text) for s in sentences]
+        n = len(sentences)
+        idf = {t: math.log(1 + n / (1 + sum(profile.covers(t, toks) for toks in sentence_tokens))) + 0.1
+               for t in question_terms}
+        total = sum(idf.values()) or 1.0
+
+        def held(toks: set[str]) -> float:
+            return sum(idf[t] for t in question_terms if profile.covers(t, toks)) / total
+
+        vectors = self._embed([s.text for s in sentences])
+        query = self.embedder.embed_query(profile.question)
+        for sentence, toks, vector in zip(sentences, sentence_tokens, vectors):
+            own = held(toks)
+            context_toks = toks | token_set(sentence.previous) if sentence.previous else toks
+            with_context = held(context_toks)
+            sentence.needs_previous = with_context * CONTEXT_DISCOUNT > own and (profile.wants_list or own < 0.3)
+            sentence.coverage = max(own, CONTEXT_DISCOUNT * with_context) if sentence.needs_previous else own
+            if sentence.section and profile.wants_list:
+                sentence.coverage = max(sentence.coverage,
+                                        SECTION_DISCOUNT * held(context_toks | token_set(sentence.section)))
+            sentence.similarity = sum(a * b for a, b in zip(query, vector))
+            sentence.score = (COVERAGE_WEIGHT * sentence.coverage + SIMILARITY_WEIGHT * sentence.similarity
+                              + _kind_bonus(profile, sentence.text))
+        return sorted(sentences, key=lambda s: -s.score)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        # Read the cache into a local dict: another thread may clear it while this one is embedding.
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            vectors = self.embedder.embed_documents(missing)
+            found.update(zip(missing, vectors))
+            with self._lock:
+                if len(self._cache) + len(missing) > self._cache_size:
+                    self._cache.clear()
+                self._cache.update(zip(missing, vectors))
+        return [found[t] for t in texts]
+
+
+def _kind_bonus(profile: QuestionProfile, text: str) -> float:
+    bonus = 0.0
+    for wanted, present in ((profile.wants_number, has_non_year_figure), (profile.wants_amount, has_amount),
+                            (profile.wants_percent, has_percent), (profile.wants_date, has_date)):
+        if wanted:
+            bonus += KIND_BONUS if present(text) else -KIND_PENALTY
+    if profile.wants_list:
+        bonus += KIND_BONUS if text.count(",") >= 3 else -KIND_BONUS
+    return bonus
+
+
+def place_text(profile: QuestionProfile, sentence: Sentence) -> str:
+    """The words that say what a sentence is about: its own, its heading's, its report title's and, for a
+    list, those of the sentence that introduces it."""
+    place = f"{sentence.text}\n{sentence.context}"
+    return f"{place}\n{sentence.previous}" if profile.wants_list else place
+
+
+def answers_question(profile: QuestionProfile, sentences: list[Sentence]) -> bool:
+    """The question's constraints, checked on the sentences an answer cites (together)."""
+    text = "\n".join(s.text for s in sentences)
+    if not fits(profile, text):
+        return False
+    return names_stated(profile, "\n".join(place_text(profile, s) for s in sentences))
+
+
+# Extractive ----------------------------------------------------------------------------------------------
+
+class ExtractiveAnswerer:
+    """Quotes the best-supported sentence(s), each with its [n] citation."""
+
+    name = "extractive"
+
+    def __init__(self, scorer: SentenceScorer, settings: AnswerSettings) -> None:
+        self.scorer = scorer
+        self.settings = settings
+        self.glossary = load_glossary(settings.glossary_path)
+
+    def profile(self, question: str) -> QuestionProfile:
+        return QuestionProfile(question, self.glossary)
+
+    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+        profile = self.profile(question)
+        if profile.is_meta:
+            meta = self.about_report(profile, hits)
+            if meta:
+                return meta
+        reason = relevance_gap(profile, hits, self.settings)
+        if reason:
+            return abstention(self.name, reason)
+        ranked = self.scorer.score(profile, self.scorer.sentences(hits))
+        # The top-scoring sentence may speak of the topic without the answer ("Exchange rates during the year
+        # are given below:"); the best one that does answer is quoted.
+        best = next((s for s in ranked if self.supports(profile, s)), None)
+        if best is None:
+            missing = names_missing(profile, [place_text(profile, s) for s in ranked])
+            return abstention(self.name, "no sentence in the retrieved passages answers the question" +
+                              (f" (none names: {', '.join(missing)})" if missing else ""))
+        ranked = ranked[ranked.index(best):]
+        chosen = [best]
+        # A list question is answered by one list; a second one nearby lists something else. A Chinese question
+        # is judged by its names and figures alone: quote only the sentence that holds the most of them.
+        most = 1 if profile.wants_list or profile.is_chinese else self.settings.max_sentences
+        for other in ranked[1:]:
+            if len(chosen) >= most:
+                break
+            if (other.score >= SECOND_SENTENCE_RATIO * best.score and self.supports(profile, other)
+                    and _adds(other, chosen)):
+                chosen.append(other)
+        if profile.joins_subjects:
+            # Joined subjects get a sentence each, however far the second one ranks below the first.
+            for other in ranked[1:]:
+                missing = names_missing(profile, [place_text(profile, c) for c in chosen])
+                if not missing:
+                    break
+                if (set(missing) - set(names_missing(profile, [place_text(profile, other)]))
+                        and self.supports(profile, other) and not _overlaps(other, chosen)):
+                    chosen.append(other)
+            missing = names_missing(profile, [place_text(profile, c) for c in chosen])
+            if missing:
+                return abstention(self.name, f"no sentence that answers names: {', '.join(missing)}")
+        chosen.sort(key=lambda s: (s.hit.rank, s.start))
+        parts, citations = [], []
+        for sentence in chosen:
+            start = sentence.start
+            quoted_before = any(c is not sentence and c.text == sentence.previous for c in chosen)
+            if sentence.needs_previous and sentence.previous and not quoted_before:
+                # Quote the sentence that names the subject too, so the list reads on its own.
+                found = sentence.hit.text.rfind(sentence.previous, 0, sentence.start - sentence.hit.start)
+                if found >= 0:
+                    start = sentence.hit.start + found
+            cited = citation_for(len(citations) + 1, sentence.hit, start, sentence.end)
+            citations.append(cited)
+            parts.append(f"{_as_quote(cited.text)} [{cited.n}]")
+        return Draft(text=" ".join(parts), citations=citations, abstained=False, answerer=self.name)
+
+    def supports(self, profile: QuestionProfile, sentence: Sentence) -> bool:
+        """Whether quoting `sentence` answers the question rather than merely touching its topic."""
+        if not answers_question(profile, [sentence]):
+            return False
+        if profile.is_chinese:
+            # English-only embeddings cannot judge a Chinese question; its names and figures must carry it.
+            return bool(profile.anchors) and sentence.coverage > 0
+        if sentence.score < self.settings.min_sentence_score:
+            return False
+        # Either the sentence shares enough of the question's words, or it means the same thing in others.
+        return sentence.coverage >= self.settings.min_coverage or sentence.similarity >= self.settings.min_similarity
+
+    def about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
+        """Questions about the report itself (who published it, when, whose research) are answered from its
+        metadata, citing the place in the text where that metadata is written."""
+        if not hits:
+            return None
+        hit = hits[0]
+        tokens = token_set(f"{hit.title}\n{hit.text}")
+        if not all(profile.holds(a, tokens) for a in profile.anchors):  # "Who published the note on X?"
+            return None
+        q = profile.question.lower()
+        wants_date = bool(re.search(r"\bwhen\b|date|day|日期|时间", q))
+        wants_broker = bool(re.search(r"whose|bank|broker|brokerage|firm|house|券商", q))
+        value = ""
+        if wants_date and hit.published:
+            value = _date_as_written(hit, hit.published)
+        elif wants_broker:
+            value = hit.title.split(":", 1)[0] if ":" in hit.title else ""
+        elif hit.publisher:
+            value = hit.publisher
+        if not value:
+            return None
+        found = hit.text.find(value)
+        if found < 0:
+            return None
+        label = "published on" if wants_date else ("research by" if wants_broker else "published by")
+        cited = citation_for(1, hit, hit.start + found, hit.start + found + len(value))
+        return Draft(text=f"The report is {label} {value} [1].", citations=[cited], abstained=False,
+                     answerer=self.name)
+
+
+def relevance_gap(profile: QuestionProfile, hits: list[Hit], settings: AnswerSettings) -> str:
+    """Why nothing retrieved is worth reading for the question, or '' when something is."""
+    if not hits:
+        return "nothing relevant was found in the indexed reports"
+    # The English encoder cannot judge a Chinese question's relevance; its names and figures decide instead.
+    if not profile.is_chinese and max(h.relevance for h in hits) < settings.min_relevance:
+        return "no passage in the indexed reports is relevant enough"
+    return ""
+
+
+def _overlaps(candidate: Sentence, chosen: list[Sentence]) -> bool:
+    return any(c.hit.doc_id == candidate.hit.doc_id and not (candidate.end <= c.start or candidate.start >= c.end)
+               for c in chosen)
+
+
+def _adds(candidate: Sentence, chosen: list[Sentence]) -> bool:
+    """Whether quoting `candidate` beside `chosen` tells the reader something more: reports repeat their key
+    lines in the summary and the body."""
+    if _overlaps(candidate, chosen):
+        return False
+    said = set().union(*(token_set(c.text) for c in chosen))
+    own = token_set(candidate.text)
+    return len(own - said) > 0.3 * len(own)
+
+
+def _date_as_written(hit: Hit, iso: str) -> str:
+    y, m, d = iso.split("-")
+    for written in (f"{d}/{m}/{y}", f"{int(d)}/{int(m)}/{y}", iso, f"{y}年{int(m)}月{int(d)}日"):
+        if written in hit.text:
+            return written
+    return ""
+
+
+def _as_quote(text: str) -> str:
+    text = text.strip().rstrip(",;")
+    return text if text.endswith((".", "!", "?", "。", "！", "？", '"', "”")) else text + "."
+
+
+# Reader --------------------------------------------------------------------------------------------------
+
+class ReaderAnswerer:
+    """A chat model reads the question's best sentences, numbered [1]..[n], and answers citing them; the
+    checks of rag/evidence.py decide whether its answer stands."""
+
+    def __init__(self, model: ChatModel, extractive: ExtractiveAnswerer, settings: AnswerSettings) -> None:
+        self.model = model
+        self.name = model.name
+        self.extractive = extractive
+        self.settings = settings
+
+    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+        profile = self.extractive.profile(question)
+        if profile.is_meta:
+            # Who published the report and when is read from its header, not generated.
+            meta = self.extractive.about_report(profile, hits)
+            if meta:
+                return meta
+        reason = relevance_gap(profile, hits, self.settings)
+        if reason:
+            return abstention(self.name, reason)
+        evidence = self.evidence_for(profile, hits)
+        warnings: list[str] = []
+        repair_note = ""
+        for attempt in range(2):
+            try:
+                raw = self.model.generate(build_messages(question, evidence, repair_note), on_token)
+            except AnswererError as exc:
+                log.warning("%s; answering extractively", exc)
+                return self._fallback(question, hits, [f"{exc}; answered extractively instead"])
+            if says_not_in_reports(raw):
+                # The extractive reader is held to the same checks: it answers only where a sentence does.
+                return self._fallback(question, hits, warnings + ["the model found no answer in the passages"])
+            problems = self.problems(raw, profile, evidence)
+            if not problems:
+                return self._draft(raw, evidence, warnings)
+            warnings.append(f"attempt {attempt + 1}: {'; '.join(problems)}")
+            repair_note = (f"Your previous answer was rejected: {'; '.join(problems)}. Answer again using only "
+                           "words and figures of the numbered sentences, each sentence ending with its [n], or "
+                           f"reply {NOT_IN_REPORTS}.")
+        return self._fallback(question, hits, warnings + ["the model's answer failed verification twice; "
+                                                          "answered extractively instead"])
+
+    def problems(self, raw: str, profile: QuestionProfile, evidence: list[Sentence]) -> list[str]:
+        """Why the model's answer cannot stand: its claims against the sentences they cite, then the
+        question's constraints against those sentences."""
+        check = check_claims(raw, [Cited(n, s.text, s.context) for n, s in enumerate(evidence, 1)],
+                             self.extractive.glossary)
+        if not check.ok:
+            return check.problems()
+        cited = [evidence[n - 1] for n in check.cited]
+        if not answers_question(profile, cited):
+            return ["the cited sentence(s) do not state what the question asks for (its period, names, metric "
+                    "or kind of answer)"]
+        return []
+
+    def evidence_for(self, profile: QuestionProfile, hits: list[Hit]) -> list[Sentence]:
+        """The best-scoring sentences within the prompt budget, in report order: a small CPU model starts
+        answering within seconds of a short prompt, and is pulled to a distractor's figure by a long one."""
+        ranked = self.extractive.scorer.score(profile, self.extractive.scorer.sentences(hits))
+        chosen: list[Sentence] = []
+        tokens = 0
+        by_text = {(s.hit.chunk_id, s.text): s for s in ranked}
+        for sentence in ranked:
+            group = [sentence]
+            if sentence.needs_previous and sentence.previous:
+                before = by_text.get((sentence.hit.chunk_id, sentence.previous))
+                if before is not None:
+                    group.insert(0, before)
+            group = [s for s in group if not any(s is c for c in chosen) and not _overlaps(s, chosen)]
+            cost = sum(count_tokens(s.text) for s in group)
+            if chosen and tokens + cost > self.settings.llm_evidence_tokens:
+                continue
+            chosen.extend(group)
+            tokens += cost
+            if len(chosen) >= self.settings.llm_sentences:
+                break
+        return sorted(chosen, key=lambda s: (s.hit.rank, s.start))
+
+    def _draft(self, raw: str, evidence: list[Sentence], warnings: list[str]) -> Draft:
+        """The checked answer with its markers renumbered [1]..[k] in order of use, each citing its sentence."""
+        check = check_claims(raw, [Cited(n, s.text) for n, s in enumerate(evidence, 1)])
+        order = {old: new for new, old in enumerate(check.cited, 1)}
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "",
+                      check.text)
+        citations = [citation_for(order[old], evidence[old - 1].hit, evidence[old - 1].start, evidence[old - 1].end)
+                     for old in check.cited]
+        return Draft(text=text, citations=citations, abstained=False, answerer=self.name, warnings=warnings)
+
+    def _fallback(self, question: str, hits: list[Hit], warnings: list[str]) -> Draft:
+        draft = self.extractive.answer(question, hits)
+        draft.warnings = warnings + draft.warnings
+        return draft
+
+
+def build_messages(question: str, evidence: list[Sentence], repair_note: str = "") -> list[dict[str, str]]:
+    """The prompt: numbered sentences, a blank line between passages. Passages go in without titles: a small
+    model copied a (truncated) report title into its answer; the citations carry titles and pages instead."""
+    lines, previous_hit = [], None
+    for n, sentence in enumerate(evidence, 1):
+        if previous_hit is not None and sentence.hit.chunk_id != previous_hit:
+            lines.append("")
+        lines.append(f"[{n}] {' '.join(sentence.text.split())}")
+        previous_hit = sentence.hit.chunk_id
+    user = load_prompt("answer").render(passages="\n".join(lines), question=question)
+    if repair_note:
+        user = f"{repair_note}\n\n{user}"
+    return [{"role": "system", "content": load_prompt("system").render()}, {"role": "user", "content": user}]
+
+
+__all__ = ["ABSTAIN_TEXT", "Answerer", "Draft", "ExtractiveAnswerer", "GenerationAbandoned", "ReaderAnswerer",
+           "Sentence", "SentenceScorer", "abstention", "build_messages", "citation_for", "says_not_in_reports"]

@@ -1,0 +1,159 @@
+"""The verifier: each claim of an answer against the sentence it cites, and the question's constraints
+against the cited sentences. Every example is a sentence of a real filing or annual report (TAT-QA dev,
+FinanceBench dev), none from the sample report, and each kind of error is shown on two documents."""
+
+import pytest
+
+from rag.cite import figures, markers_in
+from rag.evidence import Cited, check_claims, fits, names_stated
+from rag.question import QuestionProfile, normalise_periods
+
+# TAT-QA dev, an annual report (context a5fb7f90, paragraph 2).
+CMS = "Sales: CMS sales increased 59% to $328.8 million in fiscal 2019 compared to $207.0 million in 2018."
+# TAT-QA dev (context bcbd7783, paragraph 8).
+EBITDA = ("Adjusted EBITDA margin increased 0.6 pts to 43.3% in Q4 2019, compared to Q4 2018, mainly due to the "
+          "favourable impact from the adoption of IFRS 16 in 2019.")
+# TAT-QA dev (context d670b78b, paragraph 1).
+APPLE = ("In 2019, 2018 and 2017, the Company's largest customer, Apple represented 17.6%, 13.1% and 10.5% of "
+         "consolidated net revenues, respectively, reported in the ADG, AMS and MDG segments.")
+# FinanceBench dev, Ulta Beauty's fiscal 2023 fourth-quarter release.
+ULTA_GROSS = "Gross profit increased 20.1% to $4.0 billion compared to $3.4 billion in fiscal 2021."
+ULTA_SGA = "SG&A expenses increased 16.2% to $2.4 billion compared to $2.1 billion in fiscal 2021."
+# FinanceBench dev, Johnson & Johnson's 8-K of 2023-08-30.
+JNJ = ("As a result of the completion of the exchange offer, Johnson & Johnson will now present its Consumer Health "
+       "business financial results as discontinued operations, including a gain of approximately $20 billion in the "
+       "third quarter of 2023.")
+
+
+def check(answer: str, *sentences: str):
+    return check_claims(answer, [Cited(n, s) for n, s in enumerate(sentences, 1)])
+
+
+@pytest.mark.parametrize(("answer", "sentence"), [
+    ("CMS sales increased 59% to $328.8 million in fiscal 2019 [1].", CMS),
+    ("CMS sales rose 59% in FY19 [1].", CMS),
+    ("Adjusted EBITDA margin rose 0.6 pts to 43.3% in the fourth quarter of 2019 [1].", EBITDA),
+    ("Apple represented 17.6% of consolidated net revenues in 2019 [1].", APPLE),
+    ("Gross profit increased 20.1% to $4.0 billion [1].", ULTA_GROSS),
+    ("J&J expects a gain of approximately $20 billion in Q3 2023 [1].", JNJ),
+    ("Johnson & Johnson will book a gain of about $20 billion in 3Q23 [1].", JNJ),
+])
+def test_a_claim_in_the_cited_sentence_s_own_terms_passes(answer, sentence):
+    result = check(answer, sentence)
+    assert result.ok, result.problems()
+
+
+@pytest.mark.parametrize(("answer", "sentence", "caught"), [
+    ("CMS sales increased 59% in fiscal 2020 [1].", CMS, "figure 2020"),
+    ("Adjusted EBITDA margin was 43.3% in Q3 2019 [1].", EBITDA, "figure 3Q19"),
+    ("The gain of approximately $20 billion comes in the fourth quarter of 2023 [1].", JNJ, "figure"),
+])
+def test_a_moved_year_or_quarter_is_caught(answer, sentence, caught):
+    result = check(answer, sentence)
+    assert not result.ok and any(p.startswith(caught) for p in result.unsupported), result.unsupported
+
+
+@pytest.mark.parametrize(("answer", "sentence", "caught"), [
+    ("Samsung represented 17.6% of consolidated net revenues in 2019 [1].", APPLE, "name Samsung"),
+    ("Pfizer will present a gain of approximately $20 billion [1].", JNJ, "name Pfizer"),
+])
+def test_a_swapped_subject_is_caught(answer, sentence, caught):
+    result = check(answer, sentence)
+    assert any(p.startswith(caught) for p in result.unsupported), result.unsupported
+
+
+@pytest.mark.parametrize(("answer", "sentence", "caught"), [
+    ("CMS operating income increased 59% in fiscal 2019 [1].", CMS, "metric incom"),
+    ("Adjusted EBITDA margin increased 0.6 pts to 43.3% in Q4 2019, lifting gross profit [1].", EBITDA, "metric"),
+    ("SG&A expenses increased 16.2% to $2.4 billion, and net income rose too [1].", ULTA_SGA, "metric incom"),
+])
+def test_a_swapped_metric_is_caught(answer, sentence, caught):
+    result = check(answer, sentence)
+    assert any(p.startswith(caught) for p in result.unsupported), result.unsupported
+
+
+def test_a_figure_from_the_neighbouring_sentence_is_caught():
+    # Both sentences are given, the claim cites the first: 16.2% is SG&A growth, not gross profit growth.
+    result = check("Gross profit increased 16.2% [1].", ULTA_GROSS, ULTA_SGA)
+    assert any(p.startswith("figure 16.2") for p in result.unsupported)
+    result = check("Apple represented 59% of consolidated net revenues [1].", APPLE, CMS)
+    assert any(p.startswith("figure 59") for p in result.unsupported)
+
+
+def test_each_sentence_of_the_answer_is_checked_against_its_own_citation():
+    # Split like the chunker splits sentences: "vs." does not end one, so 20.1% must be in [2] as well.
+    result = check("Gross profit rose 20.1% vs. SG&A at 16.2% [2]. CMS sales rose 59% [1].", CMS, ULTA_SGA)
+    assert any(p.startswith("figure 20.1") for p in result.unsupported)
+
+
+def test_a_marker_pointing_at_no_sentence_is_removed_and_reported():
+    result = check("CMS sales increased 59% [1][7].", CMS)
+    assert result.invalid_markers == [7] and "[7]" not in result.text
+    assert result.ok
+
+
+def test_prose_citing_nothing_is_not_supported():
+    assert not check("Sales grew strongly.", CMS).ok
+
+
+def test_numbers_written_in_words_support_digits():
+    sentence = "The Company operates in three reportable segments: Americas, EMEA and Asia Pacific."
+    assert check("There are 3 reportable segments [1].", sentence).ok
+
+
+def test_periods_are_written_alike_in_questions_and_sentences():
+    assert normalise_periods("Q3 2025 and Q3'25 and the third quarter of 2025") == "3Q25 and 3Q25 and the 3Q25"
+    assert normalise_periods("FY26, fiscal 2019, Sep–Dec '25") == "2026, 2019, September–December 2025"
+    assert set(figures("1,496.50 and 20.9 % and 2Q25")) >= {"1496.5", "20.9", "2025Q2"}
+    assert markers_in("a [1, 3] b [2][3]") == [1, 3, 2]
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    # The period asked must be the sentence's own.
+    ("What was the WACC for fiscal 2019?", "Our WACC was 9.0% for fiscal year 2019 and 9.5% for fiscal year 2018.",
+     True),
+    ("What was the WACC for fiscal 2017?", "Our WACC was 9.0% for fiscal year 2019 and 9.5% for fiscal year 2018.",
+     False),
+    ("What gain will J&J record in Q3 2023?", JNJ, True),
+    ("What gain will J&J record in Q4 2023?", JNJ, False),
+    # A rate is not answered by an amount, nor a cause by a bare figure.
+    ("What percentage did gross profit grow?", ULTA_GROSS, True),
+    ("Why did SG&A expenses increase?", ULTA_SGA, False),
+    ("Why did adjusted EBITDA margin increase in Q4 2019?", EBITDA, True),
+])
+def test_the_question_s_period_and_kind_of_answer_must_hold_in_the_cited_sentence(question, sentence, expected):
+    assert fits(QuestionProfile(question), sentence) is expected
+
+
+@pytest.mark.parametrize(("question", "sentence", "expected"), [
+    ("What share of net revenues did Apple represent in 2019?", APPLE, True),
+    ("What share of net revenues did Samsung represent in 2019?", APPLE, False),
+    ("How large is the gain the company expects from Kenvue?", JNJ, False),
+])
+def test_the_question_s_names_must_be_in_the_cited_sentence(question, sentence, expected):
+    assert names_stated(QuestionProfile(question), sentence) is expected
+
+
+def test_end_of_the_decade_is_a_decade_s_year_whatever_today_is():
+    profile = QuestionProfile("What margin does management target by the end of the decade?")
+    assert fits(profile, "Management targets an operating margin of 20% by 2030.")
+    assert not fits(profile, "Management targets an operating margin of 20% by 2027.")
+
+
+@pytest.mark.parametrize(("answer", "sentence"), [
+    # The quarter is the sentence's, what happened in it is not.
+    ("Customer churn peaked as subscribers left in Q4 2019 [1].", EBITDA),
+    ("The exchange offer closed with heavy demand from buyers in the third quarter of 2023 [1].", JNJ),
+])
+def test_a_figure_attached_to_a_sentence_about_something_else_is_caught(answer, sentence):
+    result = check(answer, sentence)
+    assert any(p.startswith("wording") for p in result.unsupported), result.unsupported
+
+
+def test_a_chinese_answer_from_an_english_sentence_is_held_to_its_figures_and_names():
+    assert check("CMS的销售额在2019财年增长了59% [1]。", CMS).ok
+    assert not check("CMS的销售额在2019财年增长了69% [1]。", CMS).ok
+
+
+def test_an_answer_of_markers_alone_is_not_an_answer():
+    assert not check("[1]", CMS).ok
