@@ -9,9 +9,14 @@ EXTRAS := llm,model,smallmodel,slack,eval,test
 install: $(VENV)/.installed
 
 # torch goes in first and pinned: a plain dependency on torch would pull a multi-GB CUDA build.
-# llama.cpp is built for AVX2 rather than -march=native: a native build on a CPU that reports AMX, in a VM whose
-# kernel does not grant AMX state, dies with "Illegal instruction" at the first generation.
-LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+# llama.cpp is built for the CPU's vector units named one by one rather than -march=native: a native build on a
+# CPU that reports AMX, in a VM whose kernel does not grant AMX state, dies with "Illegal instruction" at the
+# first generation. AVX-512 where /proc/cpuinfo shows it reads prompts about 1.5x faster than AVX2 alone.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+	$(shell grep -qw avx512_vnni /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON) \
+	$(shell grep -qw avx512vbmi /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512_VBMI=ON) \
+	$(shell grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512_BF16=ON) \
+	$(shell grep -qw avx_vnni /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX_VNNI=ON)
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0

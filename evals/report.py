@@ -78,6 +78,16 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
                   f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "
                   f"{pct(a['contained'])}, abstained {a['abstained']}.", "", f"Data: {tatqa['citation']}.", ""]
+    fb = run.get("financebench")
+    if fb:
+        m = fb["metrics"]
+        lines += [f"## FinanceBench dev ({m['questions']} questions, {fb['pages_indexed']} filing pages)", "",
+                  f"Run {fb['date']} on commit {fb['commit']}, answerer `{fb['answerer']}`: correct {m['correct']}, "
+                  f"wrong {m['wrong']} ({pct(m['wrong_share'])} of questions), abstained {m['abstained']}, "
+                  f"answered but not graded (span / free form) {m['ungraded']}.", ""]
+        lines += [f"- `{q['id']}` {q['status']}: {q['question'][:120]} -> {q['answer'][:160]}"
+                  for q in fb["questions"] if q["status"] in ("wrong", "correct", "ungraded")]
+        lines += ["", f"Data: {fb['citation']}.", ""]
     if chart:
         lines += [f"![metrics vs baselines]({chart})", ""]
     return "\n".join(lines)
@@ -146,6 +156,11 @@ def print_table(run: dict, console: Console) -> None:
         if part is tatqa:
             table.add_row("project, within context", *(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS))
         console.print(table)
+    fb = run.get("financebench")
+    if fb:
+        m = fb["metrics"]
+        console.print(f"FinanceBench ({m['questions']}): correct {m['correct']}, wrong {m['wrong']}, "
+                      f"abstained {m['abstained']}, not graded {m['ungraded']}")
     if tatqa:
         a = tatqa["answers"]
         console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "

@@ -35,6 +35,7 @@ from rag.load import load_file
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SUITE = ROOT / "evals" / "guosen_qa.jsonl"
 RETRIEVAL_KS = (1, 5, 10)
+EVIDENCE_SEPARATOR = " || "
 MODES = ("hybrid", "lexical", "dense")
 # Names shown in reports for each retriever.
 SYSTEM_NAMES = {"hybrid": "project (hybrid)", "lexical": "BM25 alone", "dense": "dense alone",
@@ -215,8 +216,13 @@ class EvidenceLocator:
         return self._spans[key]
 
     def holds(self, doc_id: str, start: int, end: int, evidence: str, source: str = "") -> bool:
-        span = self.span(doc_id, evidence, source)
-        return span is not None and spans_overlap((start, end), span)
+        """Whether [start, end) holds the evidence, or one of its parts: a two-fact question's evidence is its
+        sentences joined by " || "."""
+        for part in evidence.split(EVIDENCE_SEPARATOR):
+            span = self.span(doc_id, part.strip(), source)
+            if span is not None and spans_overlap((start, end), span):
+                return True
+        return False
 
 
 # Running -----------------------------------------------------------------------------------------------

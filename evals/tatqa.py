@@ -201,6 +201,8 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
             "f1": sum(r["f1"] for r in answered) / len(answered) if answered else None,
             "contained": sum(r["contained"] for r in answered) / len(answered) if answered else None,
             "abstained": sum(r["abstained"] for r in answered),
+            # Answered, and no gold answer in what was said: the errors an analyst would be misled by.
+            "wrong": sum(not r["abstained"] and not r["contained"] for r in answered),
         },
         "rows": rows,
     }

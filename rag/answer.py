@@ -384,10 +384,10 @@ class ReaderAnswerer:
             return abstention(self.name, reason)
         evidence = self.evidence_for(profile, hits)
         warnings: list[str] = []
-        repair_note = ""
+        messages = build_messages(question, evidence)
         for attempt in range(2):
             try:
-                raw = self.model.generate(build_messages(question, evidence, repair_note), on_token)
+                raw = self.model.generate(messages, on_token)
             except AnswererError as exc:
                 log.warning("%s; answering extractively", exc)
                 return self._fallback(question, hits, [f"{exc}; answered extractively instead"])
@@ -396,11 +396,13 @@ class ReaderAnswerer:
                 return self._fallback(question, hits, warnings + ["the model found no answer in the passages"])
             problems = self.problems(raw, profile, evidence)
             if not problems:
-                return self._draft(raw, evidence, warnings)
+                return self._second_opinion(self._draft(raw, evidence, warnings), question, hits)
             warnings.append(f"attempt {attempt + 1}: {'; '.join(problems)}")
-            repair_note = (f"Your previous answer was rejected: {'; '.join(problems)}. Answer again using only "
-                           "words and figures of the numbered sentences, each sentence ending with its [n], or "
-                           f"reply {NOT_IN_REPORTS}.")
+            # The repair goes after the first answer, not before the sentences: the model then rereads nothing
+            # (llama.cpp keeps the evaluated prefix) and answers again within a second or two.
+            messages = [*messages, {"role": "assistant", "content": raw}, {"role": "user", "content": (
+                f"That answer was rejected: {'; '.join(problems)}. Answer the question again using only words and "
+                f"figures of the numbered sentences, ending each sentence with its [n], or reply {NOT_IN_REPORTS}.")}]
         return self._fallback(question, hits, warnings + ["the model's answer failed verification twice; "
                                                           "answered extractively instead"])
 
@@ -450,13 +452,29 @@ class ReaderAnswerer:
                      for old in check.cited]
         return Draft(text=text, citations=citations, abstained=False, answerer=self.name, warnings=warnings)
 
+    def _second_opinion(self, draft: Draft, question: str, hits: list[Hit]) -> Draft:
+        """The model's checked answer, unless the extractive reader confidently quotes other sentences: where
+        the two disagree, the quote of the best-supported sentence wins. A small model sometimes cites a
+        plausible sentence next to the one that answers; where the extractive reader abstains (a paraphrase
+        it cannot match), the model's answer stands alone."""
+        quoted = self.extractive.answer(question, hits)
+        if quoted.abstained or _shares_sentence(draft.citations, quoted.citations):
+            return draft
+        quoted.warnings = draft.warnings + [
+            "the model cited other sentences than the best-supported one; quoted that one instead"] + quoted.warnings
+        return quoted
+
     def _fallback(self, question: str, hits: list[Hit], warnings: list[str]) -> Draft:
         draft = self.extractive.answer(question, hits)
         draft.warnings = warnings + draft.warnings
         return draft
 
 
-def build_messages(question: str, evidence: list[Sentence], repair_note: str = "") -> list[dict[str, str]]:
+def _shares_sentence(a: list[Citation], b: list[Citation]) -> bool:
+    return any(x.doc_id == y.doc_id and x.start < y.end and y.start < x.end for x in a for y in b)
+
+
+def build_messages(question: str, evidence: list[Sentence]) -> list[dict[str, str]]:
     """The prompt: numbered sentences, a blank line between passages. Passages go in without titles: a small
     model copied a (truncated) report title into its answer; the citations carry titles and pages instead."""
     lines, previous_hit = [], None
@@ -466,8 +484,6 @@ def build_messages(question: str, evidence: list[Sentence], repair_note: str = "
         lines.append(f"[{n}] {' '.join(sentence.text.split())}")
         previous_hit = sentence.hit.chunk_id
     user = load_prompt("answer").render(passages="\n".join(lines), question=question)
-    if repair_note:
-        user = f"{repair_note}\n\n{user}"
     return [{"role": "system", "content": load_prompt("system").render()}, {"role": "user", "content": user}]
 
 

@@ -67,6 +67,9 @@ _ABBREVIATED = {m[:3]: m for m in MONTHS} | {"Sept": "September"}
 # "Sep–Dec '25", "in '26": a year written with an apostrophe.
 _APOSTROPHE_YEAR = re.compile(r"(?<![\w'’])['’](\d\d)\b")
 _QUARTER_FORMS = [
+    # "Q2 of FY2024", "2021 Q1": a quarter and its year apart.
+    (re.compile(r"\bQ([1-4])\s+(?:of|in)\s+(?:fiscal\s+)?(?:FY|CY)?\s?['’]?(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
+    (re.compile(r"\b(?:(?:FY|CY)\s?)?20(\d\d)\s+Q([1-4])\b", re.IGNORECASE), r"\2Q\1"),
     (re.compile(r"\bQ([1-4])\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b([1-4])Q\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b(first|second|third|fourth) quarter (?:of |in )?(?:fiscal |calendar )?(?:20)?(\d\d)\b",
@@ -298,11 +301,16 @@ class QuestionProfile:
 
     def _anchors(self, question: str) -> list[str]:
         anchors = []
-        words = re.findall(r"[A-Za-z0-9][A-Za-z0-9.\-'’/]*", question)
-        for i, word in enumerate(words):
-            word = word.rstrip(".'’").removesuffix("'s").removesuffix("’s")
+        matches = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-'’/]*", question))
+        for i, match in enumerate(matches):
+            word = match.group(0).rstrip(".'’").removesuffix("'s").removesuffix("’s")
             low = word.lower()
             if (low in _QUESTION_WORDS and i == 0) or low in QUALIFIERS:
+                continue
+            # A word that opens a sentence of the question ("... FY2023? If gross margin is not ...", "Round your
+            # answer") is capitalized for that, not because it names something.
+            opens_sentence = i == 0 or bool(re.search(r"[.?!:;]\s*[\"'(“]?$", question[: match.start()]))
+            if opens_sentence and word[:1].isupper() and word[1:].islower():
                 continue
             tokens = lexical_tokens(word, keep_stop_words=True)
             if any(ch.isdigit() for ch in word):
@@ -312,7 +320,7 @@ class QuestionProfile:
                 if self.is_chinese:
                     tokens = [t for t in tokens if not (t.isdigit() and int(t) < 100)]
                 anchors.extend(tokens)
-            elif (word[:1].isupper() and i > 0 and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
+            elif (word[:1].isupper() and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
                 anchors.extend(t for t in tokens if t not in QUALIFIERS)
         return list(dict.fromkeys(anchors))
 

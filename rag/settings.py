@@ -78,7 +78,8 @@ class LLMSettings(BaseModel):
     )
     n_ctx: int = Field(4096, ge=512, description="Context window of the local model.")
     n_threads: int | None = Field(None, description="CPU threads for the local model (default: all cores).")
-    max_tokens: int = Field(200, ge=8, description="Longest answer generated.")
+    max_tokens: int = Field(
+        96, ge=8, description="Longest answer generated: one or two short sentences; a 2-core CPU writes 10-25 a second.")
     nice: int = Field(
         10, ge=0, le=19, description="Niceness of the local model's generation threads (Linux), so search and "
         "extractive answers stay fast while it runs; 0 to disable."
@@ -112,9 +113,9 @@ class AnswerSettings(BaseModel):
         0.50, ge=0, le=1, description="Embedding similarity that lets a paraphrased sentence answer on its own."
     )
     min_sentence_score: float = Field(0.35, ge=0, description="Lowest sentence score the extractive answerer quotes.")
-    llm_sentences: int = Field(8, ge=1, le=40, description="Most sentences a generative model reads for a question.")
+    llm_sentences: int = Field(5, ge=1, le=40, description="Most sentences a generative model reads for a question.")
     llm_evidence_tokens: int = Field(
-        260, ge=20, description="Token budget of those sentences: a 2-core CPU reads about 100 prompt tokens a second.")
+        140, ge=20, description="Token budget of those sentences: a 2-core CPU reads 40-100 prompt tokens a second.")
     max_question_chars: int = Field(2000, ge=1)
     max_sentences: int = Field(2, ge=1, le=10, description="Sentences the extractive answerer returns.")
     glossary_path: str | None = Field(

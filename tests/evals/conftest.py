@@ -24,3 +24,34 @@ def suite_run(suite_runs):
     from evals.run import DEFAULT_SUITE
 
     return suite_runs(DEFAULT_SUITE.name)
+
+
+@pytest.fixture(scope="session")
+def benchmark_cache(tmp_path_factory):
+    """A fresh cache for the benchmarks' own indexes, so the gate measures a clean clone's run."""
+    import os
+
+    folder = tmp_path_factory.mktemp("evals-cache")
+    previous = os.environ.get("RAG_EVALS_CACHE")
+    os.environ["RAG_EVALS_CACHE"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("RAG_EVALS_CACHE", None)
+    else:
+        os.environ["RAG_EVALS_CACHE"] = previous
+
+
+@pytest.fixture(scope="session")
+def financebench_run(benchmark_cache):
+    from evals.financebench import run_financebench
+    from tests.conftest import make_settings
+
+    return run_financebench(make_settings(benchmark_cache / "unused"), answerer="extractive")
+
+
+@pytest.fixture(scope="session")
+def tatqa_run(benchmark_cache):
+    from evals.tatqa import run_tatqa
+    from tests.conftest import make_settings
+
+    return run_tatqa(make_settings(benchmark_cache / "unused"), answerer="extractive", baselines=False)

@@ -48,3 +48,27 @@ def test_report_keeps_every_question_outcome(suite_run):
         assert o["status"] in ("correct", "wrong", "false_abstention", "abstained", "answered_unanswerable")
         if o["answerable"]:
             assert "hybrid" in o["ranks"] and o["timings"]["retrieve_ms"] >= 0
+
+
+BENCHMARKS = json.loads((ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))["benchmarks"]
+
+
+def test_financebench_wrong_answers_stay_rare(financebench_run):
+    """Real filings, other companies, other wordings: a rule that helps the sample report and misleads here
+    shows up as a wrong answer."""
+    floor = BENCHMARKS["financebench"]
+    m = financebench_run["metrics"]
+    wrong = [f"{q['id']}: {q['question'][:80]} -> {q['answer'][:120]}" for q in financebench_run["questions"]
+             if q["status"] == "wrong"]
+    assert m["questions"] == 37 and financebench_run["pages_indexed"] > 37
+    assert m["wrong_share"] <= floor["max_wrong_share"], "\n".join(wrong)
+    assert m["correct"] >= floor["min_correct"], m
+
+
+def test_tatqa_text_answers_keep_their_accuracy(tatqa_run):
+    floor = BENCHMARKS["tatqa_text"]
+    a = tatqa_run["answers"]
+    assert a["questions"] == 373
+    assert a["contained"] >= floor["min_contained"], a
+    assert a["wrong"] <= floor["max_wrong"], a
+    assert tatqa_run["retrieval"]["hybrid"]["hit@5"] >= floor["min_hit_at_5"]

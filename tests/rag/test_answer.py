@@ -144,8 +144,8 @@ class CannedModel:
     def generate(self, messages, on_token=None):
         import re
 
-        prompt = messages[-1]["content"]
-        self.prompts.append(prompt)
+        prompt = messages[1]["content"]  # the numbered sentences; a repair request follows the first answer
+        self.prompts.append(messages[-1]["content"])
         numbered = dict((text, n) for n, text in reversed(re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)))
 
         def number(match):
@@ -223,6 +223,26 @@ def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant
     answer = assistant.ask("How much will global AI server shipments grow in 2026?", answerer="local")
     assert answer.answerer == "extractive" and "20.9%" in answer.text and "35%" not in answer.text
     assert any("figure 35" in w for w in answer.warnings), answer.warnings
+
+
+def test_where_the_model_and_the_quote_disagree_the_quote_of_the_best_sentence_wins(fresh_assistant, monkeypatch,
+                                                                                 tmp_path):
+    # TAT-QA dev (context a5fb7f90): two sentences of one paragraph, each a passable answer to a loose question.
+    report = tmp_path / "cms.txt"
+    report.write_text(
+        "Segment results\n\nSales: CMS sales increased 59% to $328.8 million in fiscal 2019 compared to $207.0 "
+        "million in 2018. Adjusted EBITDA: CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 compared to "
+        "$26.2 million in 2018.\n", encoding="utf-8")
+    fresh_assistant.ingest([report])
+    model = CannedModel("CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 [{n:Adjusted EBITDA:}].")
+    monkeypatch.setitem(fresh_assistant._models, "local", model)
+    monkeypatch.setattr(fresh_assistant.settings.answer, "max_sentences", 1)
+    question = "How much did CMS grow in fiscal 2019?"
+    quoted = fresh_assistant.ask(question, answerer="extractive")
+    assert "$328.8 million" in quoted.text
+    answer = fresh_assistant.ask(question, answerer="local")
+    assert answer.answerer == "extractive" and "$328.8 million" in answer.text, answer.warnings
+    assert any("best-supported" in w for w in answer.warnings)
 
 
 def test_no_gate_keyed_to_the_question_s_words_runs_before_the_reader(assistant, monkeypatch):

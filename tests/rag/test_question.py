@@ -157,3 +157,17 @@ def test_a_growth_question_is_not_answered_by_a_level_or_a_share():
     # TAT-QA dev (context e8877535).
     assert fits(QuestionProfile("What was TCS' revenue growth in FY 2019?"),
                 "On a reported basis, TCS' revenue grew 19% in FY 2019, compared to 4.4% in the prior year.")
+
+
+def test_words_that_open_a_sentence_of_the_question_are_not_names():
+    # FinanceBench dev questions carry instructions after the question itself.
+    profile = QuestionProfile("Does Corning have positive working capital based on FY2022 data? If working capital "
+                              "is not a useful metric, state that and explain. Round your answer to two decimals.")
+    assert "corning" in profile.names and not {"if", "round", "state"} & set(profile.anchors)
+
+
+@pytest.mark.parametrize(("written", "short"), [
+    ("between FY 2023 and Q2 of FY2024", "between 2023 and 2Q24"), ("in 2021 Q1", "in 1Q21"),
+])
+def test_a_quarter_written_apart_from_its_year_is_one_period(written, short):
+    assert normalise_periods(written) == short

@@ -1,0 +1,148 @@
+"""FinanceBench dev answers: ../shared/data/financebench-dev (14 real filing PDFs, 37 analyst questions) ->
+how many questions are answered right, answered wrong, or abstained.
+
+The index holds the pages that hold each question's evidence (and the pages next to them, as distractors), cut
+from the real PDFs and read with the project's own PDF loader: this measures reading and verification on real
+filings, not retrieval across 1,209 pages (which `rag eval --financebench` does not claim). Each page is one
+document, "<filing>:p<N>" with N the 1-based page.
+
+Grading, as the task asks: a yes/no question by the first word of the answer; a number question by any figure
+of the answer within 1% of the gold number; span and free-form answers are counted as answered but not graded.
+An abstention is never wrong: most questions need arithmetic over a table, which the assistant does not do, and
+saying so is the honest answer. What the gate watches is the wrong answers.
+
+Source: Islam et al., "FinanceBench: A New Benchmark for Financial Question Answering", 2023 (CC BY-NC 4.0).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+from evals.run import ROOT, Progress, run_info
+from evals.tatqa import cache_root
+from rag.cite import figures
+from rag.errors import RagError
+from rag.settings import Settings
+
+FINANCEBENCH_DIR = ROOT.parent / "shared" / "data" / "financebench-dev"
+CITATION = ('Islam et al., "FinanceBench: A New Benchmark for Financial Question Answering", 2023 '
+            "(CC BY-NC 4.0)")
+NUMBER_TOLERANCE = 0.01
+_PAGE = re.compile(r"^(?P<doc>.+):p(?P<page>\d+)$")
+
+
+def load_questions(data_dir: Path = FINANCEBENCH_DIR) -> list[dict]:
+    path = data_dir / "qa.jsonl"
+    if not path.is_file():
+        raise RagError(f"{path}: no such file (FinanceBench dev is expected in ../shared/data/financebench-dev)")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RagError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return rows
+
+
+def evidence_pages(questions: list[dict], neighbours: int) -> dict[str, set[int]]:
+    """Filing -> the 1-based pages to index: each evidence page (given 0-based) and `neighbours` either side."""
+    pages: dict[str, set[int]] = {}
+    for q in questions:
+        for ref in q.get("evidence_doc_ids", []):
+            match = _PAGE.match(ref)
+            if match:
+                page = int(match.group("page")) + 1
+                pages.setdefault(match.group("doc"), set()).update(
+                    range(max(1, page - neighbours), page + neighbours + 1))
+    return pages
+
+
+def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, companies: dict[str, str]) -> int:
+    """A .jsonl corpus of the chosen pages, read by the project's PDF loader, each titled by its company and
+    filing as a filing's cover names them ("Best Buy 2023 10K, page 38"); returns the page count."""
+    from rag.load import load_file
+
+    records = []
+    for filing, wanted in sorted(pages.items()):
+        name = companies.get(filing, "")
+        label = " ".join([name, *filing.split("_")[-2:]]) if name else filing.replace("_", " ")
+        pdf = data_dir / "pdfs" / f"{filing}.pdf"
+        (doc,) = load_file(pdf, filing)
+        bounds = [(span.page, span.start) for span in doc.pages] + [(None, len(doc.text))]
+        for (page, start), (_, end) in zip(bounds, bounds[1:]):
+            if page in wanted and doc.text[start:end].strip():
+                records.append({"doc_id": f"{filing}:p{page}", "title": f"{label}, page {page}",
+                                "text": doc.text[start:end].strip()})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    return len(records)
+
+
+def gold_number(answer: str) -> float | None:
+    keys = [k for k in figures(answer.replace("$", " ")) if "Q" not in k]
+    return float(keys[0]) if keys else None
+
+
+def grade(question: dict, answer_text: str, abstained: bool) -> str:
+    """correct | wrong | abstained | ungraded (an answer to a span or free-form question)."""
+    if abstained:
+        return "abstained"
+    kind = question.get("answer_type")
+    if kind == "yesno":
+        first = re.sub(r"[^a-z]", "", (answer_text.split() or [""])[0].lower())
+        gold = re.sub(r"[^a-z]", "", question["answer"].split()[0].lower())
+        return "correct" if first == gold else "wrong"
+    if kind == "number":
+        gold = gold_number(question["answer"])
+        if gold is None:
+            return "ungraded"
+        values = [float(k) for k in figures(answer_text) if "Q" not in k]
+        near = any(abs(v - abs(gold)) <= NUMBER_TOLERANCE * max(abs(gold), 1e-9) for v in values)
+        return "correct" if near else "wrong"
+    return "ungraded"
+
+
+def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer: str = "extractive",
+                     neighbours: int = 1, on_progress: Progress | None = None) -> dict:
+    """Index the evidence pages (cached) and answer every question.
+
+    Returns:
+        The report: {metadata, metrics: {correct, wrong, abstained, ungraded, wrong_share}, questions: [...]}.
+    """
+    from rag.assistant import Assistant
+    from rag.embed import file_sha256
+
+    questions = load_questions(data_dir)
+    pages = evidence_pages(questions, neighbours)
+    settings = base.model_copy(deep=True)
+    key = f"financebench-{file_sha256(data_dir / 'qa.jsonl')[:12]}-n{neighbours}-c{base.chunk.chunk_tokens}-v2"
+    settings.home = cache_root() / key
+    settings.chroma.url = None
+    corpus = settings.home / "pages.jsonl"
+    if not corpus.exists():
+        write_page_corpus(data_dir, pages, corpus, {q["doc_name"]: q.get("company", "") for q in questions})
+    assistant = Assistant.from_settings(settings)
+    assistant.ingest([corpus])
+    outcomes = []
+    for done, q in enumerate(questions, start=1):
+        started = time.perf_counter()
+        answer = assistant.ask(q["question"], answerer=answerer, k=8)
+        status = grade(q, answer.text, answer.abstained)
+        evidence = set(q.get("evidence_doc_ids", []))
+        cited_pages = sorted({f"{c.doc_id.rsplit(':p', 1)[0]}:p{int(c.doc_id.rsplit(':p', 1)[1]) - 1}"
+                              for c in answer.citations if ":p" in c.doc_id})
+        outcomes.append({"id": q["id"], "question": q["question"], "answer_type": q.get("answer_type"),
+                         "gold": q["answer"], "answer": answer.text, "status": status,
+                         "cites_evidence_page": bool(evidence & set(cited_pages)), "cited_pages": cited_pages,
+                         "warnings": answer.warnings, "ms": round((time.perf_counter() - started) * 1000, 1)})
+        if on_progress:
+            on_progress("financebench", done, len(questions))
+    counts = {s: sum(o["status"] == s for o in outcomes) for s in ("correct", "wrong", "abstained", "ungraded")}
+    return {"kind": "financebench", "answerer": answerer, "pages_indexed": sum(len(p) for p in pages.values()),
+            "neighbours": neighbours, **run_info(), "citation": CITATION,
+            "metrics": {**counts, "questions": len(outcomes), "wrong_share": counts["wrong"] / max(1, len(outcomes))},
+            "questions": outcomes}
