@@ -35,8 +35,8 @@ test: install
 
 eval: install
 	$(BIN)/rag ingest corpus/
-	$(BIN)/rag eval --llm extractive --tatqa
-	for suite in evals/guosen_holdout*.jsonl; do $(BIN)/rag eval --llm extractive --suite $$suite || exit 1; done
+	$(BIN)/rag eval --llm extractive --tatqa --financebench
+	for suite in evals/guosen_holdout*.jsonl evals/guosen_blind*.jsonl; do $(BIN)/rag eval --llm extractive --suite $$suite || exit 1; done
 
 benchmark: install
 	$(BIN)/python benchmarks/ingest_search.py

@@ -25,7 +25,7 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.evidence import (Cited, check_claims, fits, has_amount, has_date, has_non_year_figure, has_percent,
+from rag.evidence import (Cited, check_claims, fits, repoint_citations, has_amount, has_date, has_non_year_figure, has_percent,
                           names_missing, names_stated, token_set)
 from rag.glossary import load_glossary
 from rag.lexical import fold
@@ -394,6 +394,9 @@ class ReaderAnswerer:
             if says_not_in_reports(raw):
                 # The extractive reader is held to the same checks: it answers only where a sentence does.
                 return self._fallback(question, hits, warnings + ["the model found no answer in the passages"])
+            raw, moved = repoint_citations(raw, [Cited(n, s.text, s.context) for n, s in enumerate(evidence, 1)],
+                                           self.extractive.glossary)
+            warnings.extend(moved)
             problems = self.problems(raw, profile, evidence)
             if not problems:
                 return self._second_opinion(self._draft(raw, evidence, warnings), question, hits)

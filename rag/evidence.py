@@ -241,6 +241,34 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
     return ClaimCheck(text=cleaned, cited=cited, invalid_markers=invalid, unsupported=unsupported)
 
 
+def repoint_citations(answer: str, evidence: list[Cited], glossary: Glossary | None = None) -> tuple[str, list[str]]:
+    """`answer` with each unsupported sentence's markers pointed at the one evidence sentence that supports
+    all of it, where exactly one does: a small model often writes the right claim with the wrong number. The
+    claim is then checked, and cited, against the sentence that holds it. Returns the answer and what moved."""
+    glossary = glossary or load_glossary()
+    moved: list[str] = []
+    parts: list[str] = []
+    position = 0
+    for start, end in sentence_spans(answer):
+        claim = answer[start:end]
+        own = [n for n in markers_in(claim) if 1 <= n <= len(evidence)]
+        bare = MARKER.sub(" ", claim)
+        if own and MARKER.sub("", claim).strip(" .[]"):
+            sentences = "\n".join(evidence[n - 1].text for n in own)
+            contexts = "\n".join(evidence[n - 1].context for n in own)
+            if claim_problems(bare, sentences, contexts, glossary):
+                holders = [e.n for e in evidence if not claim_problems(bare, e.text, e.context, glossary)]
+                if len(holders) == 1:
+                    claim = MARKER.sub("", claim).rstrip()
+                    stop = claim[-1] if claim[-1:] in ".!?。" else ""
+                    claim = f"{claim[:len(claim) - len(stop)].rstrip()} [{holders[0]}]{stop}"
+                    moved.append(f"citation {''.join(f'[{n}]' for n in own)} moved to [{holders[0]}]")
+        parts.append(answer[position:start] + claim)
+        position = end
+    parts.append(answer[position:])
+    return "".join(parts), moved
+
+
 def claim_problems(claim: str, sentences: str, context: str, glossary: Glossary) -> list[str]:
     """The figures and periods of `claim` that its cited `sentences` do not hold, and the names, metric words
     and wording that neither they nor their `context` (heading, report title) hold. A year in a report's title

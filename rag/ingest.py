@@ -102,6 +102,10 @@ class Indexer:
                 report.failed.append({"path": str(path), "error": str(exc)})
                 log.warning("%s", exc)
                 docs = []
+            except Exception as exc:  # noqa: BLE001 - one bad file is that file's failure, never the run's
+                log.exception("loading %s failed", path)
+                report.failed.append({"path": str(path), "error": f"{path}: {type(exc).__name__}: {exc}"})
+                docs = []
             else:
                 # Only a file read in full can tell which of its documents are gone.
                 ingested_sources.add(source)
@@ -117,7 +121,13 @@ class Indexer:
                 if previous and previous[0] == content_hash and previous[1] == "ready":
                     report.unchanged += 1
                     continue
-                chunks = self.chunker.chunk(doc)
+                try:
+                    chunks = self.chunker.chunk(doc)
+                except Exception as exc:  # noqa: BLE001 - as above: the file fails, the run goes on
+                    log.exception("chunking %s failed", path)
+                    report.failed.append({"path": str(path), "error": f"{path}: cannot be chunked: "
+                                                                         f"{type(exc).__name__}: {exc}"})
+                    continue
                 batch.append((doc, content_hash, chunks, previous is not None))
                 batch_size += len(chunks)
                 if batch_size >= self.batch_chunks:

@@ -70,7 +70,10 @@ _QUARTER_FORMS = [
     # "Q2 of FY2024", "2021 Q1": a quarter and its year apart.
     (re.compile(r"\bQ([1-4])\s+(?:of|in)\s+(?:fiscal\s+)?(?:FY|CY)?\s?['’]?(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b(?:(?:FY|CY)\s?)?20(\d\d)\s+Q([1-4])\b", re.IGNORECASE), r"\2Q\1"),
-    (re.compile(r"\bQ([1-4])\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
+    # "Q3 2025", "Q3'25", "Q2 FY25", "Q32025"; not "Q126", which is no period anyone writes.
+    (re.compile(r"\bQ([1-4])(?:\s*(?:FY|CY)?\s*['’]\s*|\s+(?:FY|CY)?\s*|\s*(?:FY|CY)\s*)(?:20)?(\d\d)\b", re.IGNORECASE),
+     r"\1Q\2"),
+    (re.compile(r"\bQ([1-4])(?:FY|CY)?20(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b([1-4])Q\s*(?:FY|CY)?\s*['’]?\s*(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b(first|second|third|fourth) quarter (?:of |in )?(?:fiscal |calendar )?(?:20)?(\d\d)\b",
                 re.IGNORECASE),

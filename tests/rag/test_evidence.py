@@ -157,3 +157,15 @@ def test_a_chinese_answer_from_an_english_sentence_is_held_to_its_figures_and_na
 
 def test_an_answer_of_markers_alone_is_not_an_answer():
     assert not check("[1]", CMS).ok
+
+
+def test_a_claim_cited_with_the_wrong_number_is_pointed_at_the_one_sentence_that_holds_it():
+    from rag.evidence import repoint_citations
+
+    evidence = [Cited(1, ULTA_SGA), Cited(2, ULTA_GROSS)]
+    answer, moved = repoint_citations("Gross profit increased 20.1% to $4.0 billion [1].", evidence)
+    assert answer == "Gross profit increased 20.1% to $4.0 billion [2]." and moved == ["citation [1] moved to [2]"]
+    assert check_claims(answer, evidence).ok
+    # A claim no sentence holds keeps its marker, and fails.
+    answer, moved = repoint_citations("Gross profit increased 25% [1].", evidence)
+    assert answer == "Gross profit increased 25% [1]." and not moved

@@ -282,3 +282,48 @@ def test_a_second_writer_waits_for_the_first(tmp_path):
         assert process.poll() is None, "the second writer did not wait for the lock"
         fcntl.flock(handle, fcntl.LOCK_UN)
     assert process.wait(timeout=120) == 0
+
+
+def test_owner_password_filings_are_read_and_only_the_unreadable_pdfs_fail(tmp_path):
+    """Filings are often encrypted with an owner password only (RC4 or AES-256): any viewer opens them."""
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    make_pdf(folder / "aes.pdf", ["Helios Foods net sales rose 7% in fiscal 2024."], owner_only="AES-256")
+    make_pdf(folder / "rc4.pdf", ["Helios Foods opened 12 stores in 2024."], owner_only="RC4-128")
+    make_pdf(folder / "locked.pdf", ["Nobody reads this without the password."], password="s3cret")
+    (folder / "corrupt.pdf").write_bytes(b"%PDF-1.7\n" + b"\x00garbage" * 50)
+    make_markdown(folder / "good.md")
+    result = CliRunner().invoke(app, ["ingest", str(folder), "--index", str(tmp_path / "index"), "--json"])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    import json
+
+    report = json.loads(result.output)
+    failed = {f["path"].rsplit("/", 1)[-1]: f["error"] for f in report["failed"]}
+    assert set(failed) == {"locked.pdf", "corrupt.pdf"}
+    assert "password required" in failed["locked.pdf"]
+    assert report["added"] == 3
+    assistant = Assistant.from_settings(make_settings(tmp_path / "index"))
+    texts = " ".join(h.text for h in assistant.search("Helios Foods stores net sales", k=5))
+    assert "7%" in texts and "12 stores" in texts
+
+
+def test_an_unexpected_error_in_one_file_fails_that_file_only(open_index, corpus_copy, monkeypatch):
+    from rag import ingest as ingest_module
+
+    real_load = ingest_module.load_file
+
+    def flaky(path, doc_id):
+        if path.name == "boom.txt":
+            raise RuntimeError("decoder crashed")
+        return real_load(path, doc_id)
+
+    monkeypatch.setattr(ingest_module, "load_file", flaky)
+    (corpus_copy / "boom.txt").write_text("Anything at all.", encoding="utf-8")
+    report = open_index().ingest([corpus_copy])
+    assert report.added == 1
+    assert [f["error"] for f in report.failed] == [f"{corpus_copy / 'boom.txt'}: RuntimeError: decoder crashed"]
