@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,8 @@ class Indexer:
 
         for root, path in self._with_roots(paths, files):
             progress.current = str(path)
-            source = str(path.resolve())
+            # realpath, not resolve(): a link that loops is this file's failure, not a RuntimeError for the run.
+            source = os.path.realpath(path)
             try:
                 docs = load_file(path, self._doc_id(root, path, source, known))
             except LoadError as exc:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,16 +23,22 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".jsonl")
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Yield supported files under `paths` (folders recursively, hidden files skipped), sorted."""
+    """Yield supported files under `paths` (folders recursively, hidden files skipped), sorted.
+
+    Links to folders are not followed (a link back to a parent would walk forever), and what is neither a file
+    nor a link (a FIFO, a socket, a device) is skipped: reading one blocks or never ends."""
     for path in paths:
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise LoadError(f"{path}: no such file or directory")
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                # A broken link is listed too, so that it is reported as unreadable rather than skipped silently.
-                listed = child.is_file() or (child.is_symlink() and not child.exists())
-                if listed and child.suffix.lower() in SUPPORTED_SUFFIXES and not _hidden(child, path):
-                    yield child
+            for folder, dirs, names in os.walk(path, followlinks=False):
+                dirs.sort()
+                for name in sorted(names):
+                    child = Path(folder) / name
+                    # A broken or looping link is listed too, so that it is reported rather than skipped silently.
+                    listed = child.is_symlink() or stat.S_ISREG(child.lstat().st_mode)
+                    if listed and child.suffix.lower() in SUPPORTED_SUFFIXES and not _hidden(child, path):
+                        yield child
         else:
             yield path
 
@@ -47,6 +55,9 @@ def load_file(path: Path, doc_id: str) -> list[Document]:
     """
     suffix = path.suffix.lower()
     try:
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise LoadError(f"{path}: cannot read: not a regular file (a FIFO, socket, device or folder)")
         data = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from exc

@@ -327,3 +327,21 @@ def test_an_unexpected_error_in_one_file_fails_that_file_only(open_index, corpus
     report = open_index().ingest([corpus_copy])
     assert report.added == 1
     assert [f["error"] for f in report.failed] == [f"{corpus_copy / 'boom.txt'}: RuntimeError: decoder crashed"]
+
+
+def test_links_that_loop_and_fifos_are_reported_or_skipped_and_never_hang(tmp_path):
+    import os
+
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    make_markdown(folder / "good.md")
+    (folder / "loop").symlink_to(folder, target_is_directory=True)  # a folder link back to its parent
+    (folder / "self.txt").symlink_to(folder / "self.txt")  # a file link to itself
+    os.mkfifo(folder / "queue.txt")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "index"))
+    report = assistant.ingest([folder])
+    assert report.added == 1
+    assert [f["path"] for f in report.failed] == [str(folder / "self.txt")]
+    # A FIFO named on its own is refused without reading it.
+    report = assistant.ingest([folder / "queue.txt"])
+    assert "not a regular file" in report.failed[0]["error"]
