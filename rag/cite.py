@@ -7,7 +7,8 @@ import re
 
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _QUARTER_NQYY = re.compile(r"\b([1-4])Q(\d{2}|\d{4})\b", re.IGNORECASE)
-_QUARTER_QNYY = re.compile(r"\bQ([1-4])[\s']*(?:FY)?(\d{4}|\d{2})\b", re.IGNORECASE)
+# "Q1 2026", "Q1'26", "Q1 FY26", "Q12026"; not "Q126", which is no quarter anyone writes.
+_QUARTER_QNYY = re.compile(r"\bQ([1-4])(?:[\s']+(?:FY)?\s*|FY)?(\d{4}|(?<=[\s'Y])\d{2})\b", re.IGNORECASE)
 _ORDINAL_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter\s+(?:of\s+)?(\d{4})\b", re.IGNORECASE)
 # A digit run after letters still counts ("RMB99.9bn", "增长35%", "GB200": the same on both sides).
 _NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?([A-Za-z]*)")

@@ -102,3 +102,25 @@ def test_load_report_rejects_other_json(tmp_path):
     path.write_text("{}")
     with pytest.raises(RagError, match="not an eval report"):
         load_report(path)
+
+
+@pytest.mark.parametrize(("question", "answer", "abstained", "status"), [
+    ({"answer_type": "yesno", "answer": "Yes"}, "Yes, cash fell [1].", False, "correct"),
+    ({"answer_type": "yesno", "answer": "No"}, "Cash decreased in the quarter [1].", False, "wrong"),
+    ({"answer_type": "number", "answer": "$3215.00"}, "Free cash flow was $3,230 million [1].", False, "correct"),
+    ({"answer_type": "number", "answer": "93.86"}, "DPO was 97.2 days [1].", False, "wrong"),
+    ({"answer_type": "number", "answer": "93.86"}, "", True, "abstained"),
+    ({"answer_type": "free", "answer": "Packaging"}, "Amcor makes packaging [1].", False, "ungraded"),
+])
+def test_financebench_grading_reads_yes_no_by_the_first_word_and_numbers_within_one_percent(
+        question, answer, abstained, status):
+    from evals.financebench import grade
+
+    assert grade(question, answer, abstained) == status
+
+
+def test_financebench_evidence_pages_are_one_based_with_their_neighbours():
+    from evals.financebench import evidence_pages
+
+    pages = evidence_pages([{"evidence_doc_ids": ["AMCOR_2023_10K:p49", "AMCOR_2023_10K:p0"]}], neighbours=1)
+    assert pages == {"AMCOR_2023_10K": {1, 2, 49, 50, 51}}

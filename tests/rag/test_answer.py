@@ -175,6 +175,28 @@ def test_model_moving_a_figure_to_another_year_is_not_trusted(assistant, monkeyp
     assert "over 40% in 2026" not in answer.text
 
 
+def test_the_repair_request_follows_the_first_answer_and_the_prompt_stays_in_budget(assistant, monkeypatch):
+    """The sentences are sent once: the repair is a further turn after the model's first answer, so llama.cpp
+    rereads nothing; and no more sentences are shown than the settings allow."""
+    seen = []
+
+    class Recorder(CannedModel):
+        def generate(self, messages, on_token=None):
+            seen.append([dict(m) for m in messages])
+            return super().generate(messages, on_token)
+
+    model = Recorder("The NAND price index will rise by over 40% in 2026 [{n:price index rising}].")
+    monkeypatch.setitem(assistant._models, "local", model)
+    assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
+    first, second = seen
+    assert second[: len(first)] == first
+    assert second[len(first)]["role"] == "assistant" and "rejected" in second[-1]["content"]
+    import re
+
+    numbered = re.findall(r"^\[\d+\] ", first[1]["content"], re.M)
+    assert 1 <= len(numbered) <= assistant.settings.answer.llm_sentences
+
+
 def test_model_moving_a_figure_to_another_name_is_not_trusted(assistant, monkeypatch):
     # The sentence with 40% is about NAND's price index, not DRAM prices.
     model = CannedModel("DRAM prices rose by over 40% from September to December [{n:price index rising}].")

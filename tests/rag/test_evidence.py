@@ -169,3 +169,10 @@ def test_a_claim_cited_with_the_wrong_number_is_pointed_at_the_one_sentence_that
     # A claim no sentence holds keeps its marker, and fails.
     answer, moved = repoint_citations("Gross profit increased 25% [1].", evidence)
     assert answer == "Gross profit increased 25% [1]." and not moved
+
+
+def test_a_mangled_quarter_is_no_quarter():
+    # "Q126" is what a model once wrote for 1Q26; read as 1Q26 it would pass as supported.
+    assert "2026Q1" not in figures("Q126") and "2026Q1" in figures("Q1'26") and "2026Q1" in figures("Q12026")
+    assert not check("Huawei plans to launch the chip in Q126 [1].",
+                     "Huawei plans to launch the chip in 1Q26.").ok
