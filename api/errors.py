@@ -1,13 +1,16 @@
 """Errors at the HTTP edge: every failure is a 4xx/5xx with one JSON body, {"error": {"type", "message",
-"status"}}, the shape OpenAI clients read too. RagError subclasses map to status codes in one place."""
+"status", "code", "param"}}, the shape OpenAI clients read too (ErrorResponse documents it in the OpenAPI
+schema). RagError subclasses map to status codes in one place."""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
@@ -26,17 +29,36 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (StoreError, 503),
     (EmbedError, 503),
 ]
+PARAM_BY_ERROR: dict[type[RagError], str] = {BadQuestionError: "question", FilterError: "filters"}
+
+# OpenAI's API answers every bad request with 400 and its SDKs raise BadRequestError for it; the rest of the
+# API keeps FastAPI's 422 for a well-formed request with unusable values.
+OPENAI_PATHS = ("/v1/chat/completions", "/v1/models")
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(examples=["invalid_request"], description="What kind of failure.")
+    message: str = Field(examples=["question: String should have at least 1 character"])
+    status: int = Field(examples=[422], description="The HTTP status, repeated for clients that lose it.")
+    code: str = Field(examples=["invalid_request"], description="A stable, machine-readable code.")
+    param: str | None = Field(None, examples=["question"], description="The request field at fault, if one is.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
 
 
 class ApiError(Exception):
     """An HTTP failure raised by the API itself (auth, rate limit, overload, unknown ids, uploads)."""
 
-    def __init__(self, status: int, message: str, type: str = "api_error", headers: dict[str, str] | None = None):
+    def __init__(self, status: int, message: str, type: str = "api_error", headers: dict[str, str] | None = None,
+                 param: str | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.type = type
         self.headers = headers or {}
+        self.param = param
 
 
 def status_for(exc: RagError) -> int:
@@ -49,51 +71,71 @@ def status_for(exc: RagError) -> int:
     return 400
 
 
-def error_body(status: int, type: str, message: str) -> dict:
-    return {"error": {"type": type, "message": message, "status": status}}
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name.removesuffix("Error")).lower() or "rag"
 
 
-def error_response(status: int, type: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(status, type, message), status_code=status, headers=headers)
+def error_body(status: int, type: str, message: str, param: str | None = None, code: str | None = None) -> dict:
+    return {"error": {"type": type, "message": message, "status": status, "code": code or type, "param": param}}
+
+
+def error_response(status: int, type: str, message: str, headers: dict[str, str] | None = None,
+                   param: str | None = None) -> JSONResponse:
+    return JSONResponse(error_body(status, type, message, param), status_code=status, headers=headers)
 
 
 def rag_error_payload(exc: RagError) -> tuple[int, dict]:
     status = status_for(exc)
-    return status, error_body(status, type(exc).__name__, str(exc))
+    param = next((p for cls, p in PARAM_BY_ERROR.items() if isinstance(exc, cls)), None)
+    return status, error_body(status, type(exc).__name__, str(exc), param, _snake(type(exc).__name__))
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str]:
+def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str, str | None]:
     problems = []
+    param = None
     for err in exc.errors():
         if err.get("type") == "json_invalid":
-            return 400, "malformed_json", f"the request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})"
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            return 400, "malformed_json", f"the request body is not valid JSON ({err.get('ctx', {}).get('error', 'parse error')})", None
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")) or "body"
+        param = param or where
         if err.get("type") == "extra_forbidden":
             problems.append(f"{where}: unknown field")
         else:
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
-    return 422, "invalid_request", "; ".join(problems) or "invalid request"
+    return 422, "invalid_request", "; ".join(problems) or "invalid request", param
+
+
+def _for_route(request: Request, status: int, body: dict) -> tuple[int, dict]:
+    if status == 422 and request.url.path in OPENAI_PATHS:
+        status = 400
+        body["error"]["status"] = 400
+    return status, body
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    def respond(request: Request, status: int, body: dict, headers: dict[str, str] | None = None) -> JSONResponse:
+        status, body = _for_route(request, status, body)
+        return JSONResponse(body, status_code=status, headers=headers)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.type, exc.message, exc.headers)
+        return respond(request, exc.status, error_body(exc.status, exc.type, exc.message, exc.param), exc.headers)
 
     @app.exception_handler(RagError)
     async def _rag_error(request: Request, exc: RagError) -> JSONResponse:
         status, body = rag_error_payload(exc)
         headers = {"Retry-After": "30"} if status == 503 else None
-        return JSONResponse(body, status_code=status, headers=headers)
+        return respond(request, status, body, headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        status, type, message = _describe_validation(exc)
-        return error_response(status, type, message)
+        status, type, message, param = _describe_validation(exc)
+        return respond(request, status, error_body(status, type, message, param))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(exc.status_code, "http_error", str(exc.detail), getattr(exc, "headers", None))
+        return respond(request, exc.status_code, error_body(exc.status_code, "http_error", str(exc.detail)),
+                       getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

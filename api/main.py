@@ -51,6 +51,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
     app.state.ready = threading.Event()
     app.state.ready_error = None
     install_error_handlers(app)
+    app.add_middleware(JsonBodyMiddleware)
     for router in (chat.router, openai.router, documents.router, health.router, batch.router):
         app.include_router(router)
     if settings.slack.bot_token or settings.slack.signing_secret:
@@ -81,6 +82,24 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+# Routes whose body is a JSON object. curl -d sends application/x-www-form-urlencoded, and FastAPI would hand
+# such a body to the model as bytes ("Input should be a valid dictionary").
+JSON_ROUTES = frozenset({"/v1/ask", "/v1/ask/stream", "/v1/chat/completions"})
+
+
+class JsonBodyMiddleware:
+    """Reads the body of a JSON route as JSON whatever its Content-Type says (a malformed one is still a 400)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in JSON_ROUTES:
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = {**scope, "headers": headers + [(b"content-type", b"application/json")]}
+        await self.app(scope, receive, send)
 
 
 def _warm_up(app: FastAPI) -> None:

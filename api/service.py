@@ -4,19 +4,25 @@ ask the Assistant, remember the turns, and shape the answer for the web page. Ro
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from api.errors import ApiError
-from rag.errors import RagError
+from rag.errors import BadQuestionError, RagError
 from api.limits import LlmGate, RateLimiter
 from api.metrics import Metrics
 from rag.conversation import ConversationStore, condense_question
+from rag.retrieve import parse_filters
 from rag.settings import Settings
 from rag.types import Answer
 
 log = logging.getLogger(__name__)
+
+# C0 control characters other than tab and line breaks: no one types them, and NUL breaks SQLite and Chroma
+# text handling further in.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 GENERATIVE_GATED = ("local",)  # the in-process model; a remote OpenAI-compatible server queues on its own
 
@@ -46,11 +52,21 @@ class ChatService:
 
     # Preparing ----------------------------------------------------------------------------------------
 
-    def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
-                history: list[tuple[str, str]] | None = None, new_conversation: bool = True) -> Turn:
-        """Validate, load the conversation and take the LLM slot when needed. Raises before any answering
-        starts, so a stream can still answer with a plain 4xx/503."""
+    def check_question(self, question: str) -> str:
         question = self.assistant.check_question(question)
+        control = _CONTROL.search(question)
+        if control:
+            raise BadQuestionError(f"the question holds the control character {control.group(0)!r} at position "
+                                   f"{control.start()}; send plain text")
+        return question
+
+    def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
+                history: list[tuple[str, str]] | None = None, new_conversation: bool = True,
+                filters: dict[str, str] | list[str] | None = None) -> Turn:
+        """Validate the question and filters, load the conversation and take the LLM slot when needed. Raises
+        before any answering starts, so a stream can still answer with a plain 4xx/503."""
+        question = self.check_question(question)
+        parse_filters(filters)
         if conversation_id is not None:
             if not self.conversations.exists(conversation_id):
                 raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",

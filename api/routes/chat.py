@@ -32,7 +32,8 @@ class ChatRequest(BaseModel):
     answerer: Answerer | None = Field(None, description="Default: the server's setting (auto).")
     conversation_id: str | None = Field(
         None, max_length=64, description="Continue a conversation: follow-ups are made standalone from its history.")
-    stream: bool = Field(False, description="Answer as Server-Sent Events: token*, answer, done.")
+    # Strict: lax pydantic reads "yes" or "no" as a bool, so a typo would silently pick the format.
+    stream: bool = Field(False, strict=True, description="Answer as Server-Sent Events: token*, answer, done.")
 
 
 class CitationOut(BaseModel):
@@ -90,7 +91,7 @@ def sse_events(service: ChatService, turn: Turn, request: ChatRequest) -> Iterat
 
 
 def _turn(service: ChatService, request: ChatRequest) -> Turn:
-    return service.prepare(request.question, request.answerer, request.conversation_id)
+    return service.prepare(request.question, request.answerer, request.conversation_id, filters=request.filters)
 
 
 def streaming_response(service: ChatService, request: ChatRequest) -> StreamingResponse:

@@ -20,22 +20,27 @@ router = APIRouter(prefix="/v1", tags=["documents"])
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\- ]+")
 _COPY_BYTES = 1024 * 1024
+# File systems allow 255 bytes a name; the upload is first written as ".<name>.<8 hex>.part".
+_MAX_NAME_CHARS = 200
 
 
 def safe_filename(name: str | None) -> str:
     """The last path component of `name`, reduced to safe characters: "../../etc/x.txt" -> "x.txt"."""
     base = re.split(r"[\\/]", name or "")[-1]
     base = _UNSAFE.sub("_", base).strip(" .")
+    if len(base) > _MAX_NAME_CHARS:
+        suffix = Path(base).suffix[:16]
+        base = base[: _MAX_NAME_CHARS - len(suffix)].rstrip(" .") + suffix
     return base or f"upload-{uuid.uuid4().hex[:8]}"
 
 
 @router.get("/search")
-def search(assistant: AssistantDep, caller: CallerDep,
+def search(assistant: AssistantDep, service: ServiceDep, caller: CallerDep,
            q: Annotated[str, Query(description="What to look for.", examples=["Ascend 950PR launch"])],
            k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 5,
            filter: Annotated[list[str] | None, Query(description="key=value, repeatable.")] = None) -> dict:
     """Passages found by meaning and exact words (hybrid BM25 + vectors)."""
-    hits = assistant.search(q, k=k, filters=filter)
+    hits = assistant.search(service.check_question(q), k=k, filters=filter)
     return {"query": q, "hits": [h.to_dict() for h in hits]}
 
 
@@ -105,7 +110,8 @@ async def upload(file: Annotated[UploadFile, File(description=f"One report: {', 
     return {"filename": name, "bytes": size, "report": report.to_dict(), "documents": docs}
 
 
-@router.delete("/documents/{doc_id}", responses={404: {"description": "No such document"}})
+# :path, because a document ingested from a subfolder has a "/" in its doc_id.
+@router.delete("/documents/{doc_id:path}", responses={404: {"description": "No such document"}})
 def delete(doc_id: str, assistant: AssistantDep, caller: WriterDep) -> dict:
     """Remove one document and its chunks from the index."""
     if not any(d.doc_id == doc_id for d in assistant.documents()):

@@ -53,7 +53,7 @@ class ChatCompletionRequest(BaseModel):
     model: str = Field("rag", examples=["rag", "rag-extractive"])
     messages: list[Message] = Field(..., min_length=1, examples=[[
         {"role": "user", "content": "How much will global AI server shipments grow in 2026?"}]])
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
     filters: dict[str, str] | list[str] | None = Field(None, description="Extra: key=value search filters.")
 
 
@@ -74,7 +74,7 @@ def _turn(request: ChatCompletionRequest, service: ChatService) -> Turn:
         raise ApiError(422, "the last message must be a non-empty user message (the question)", "invalid_request")
     history = [(m.role, m.text()) for m in request.messages[:-1] if m.role in ("user", "assistant") and m.text()]
     return service.prepare(request.messages[-1].text(), answerer_for(request.model), history=history,
-                           new_conversation=False)
+                           new_conversation=False, filters=request.filters)
 
 
 def _extra(answer: Answer) -> dict:

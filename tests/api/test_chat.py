@@ -86,7 +86,8 @@ def test_empty_question_is_422_naming_it(server):
     with server.client() as client:
         response = client.post("/v1/ask", json={"question": "   "})
     assert response.status_code == 422
-    assert response.json()["error"] == {"type": "BadQuestionError", "message": "the question is empty", "status": 422}
+    assert response.json()["error"] == {"type": "BadQuestionError", "message": "the question is empty", "status": 422,
+                                        "code": "bad_question", "param": "question"}
 
 
 def test_too_long_question_is_422_with_the_limit(server):

@@ -41,5 +41,5 @@ def test_earlier_messages_make_a_follow_up_standalone(client):
 
 
 def test_last_message_must_be_the_question(client):
-    with pytest.raises(openai.UnprocessableEntityError, match="last message must be a non-empty user message"):
+    with pytest.raises(openai.BadRequestError, match="last message must be a non-empty user message"):
         client.chat.completions.create(model="rag", messages=[{"role": "assistant", "content": "hi"}])
