@@ -30,15 +30,33 @@ FilterOption = Annotated[Optional[list[str]], typer.Option(
     "--filter", help="key=value: doc_id, source, publisher, broker, company, ticker, date_from, date_to.")]
 
 
+# The command-line option that sets each LLM settings field, to name it in an error.
+_LLM_OPTIONS = {"answerer": "--llm"}
+
+
 def make_settings(index: Path | None = None, chroma_url: str | None = None, **llm: object) -> Settings:
-    settings = Settings()
+    """Settings from the environment and .env, with the options given; a bad value exits 2 naming it."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from rag.settings import LLMSettings, describe_settings_error
+
+    try:
+        settings = Settings()
+    except (ValidationError, SettingsError) as exc:
+        fail(describe_settings_error(exc), code=2)
     if index is not None:
         settings.home = index
     if chroma_url:
         settings.chroma.url = chroma_url
-    for key, value in llm.items():
-        if value is not None:
-            setattr(settings.llm, key, value)
+    given = {key: value for key, value in llm.items() if value is not None}
+    if given:
+        # Validated as a whole section: a plain setattr would accept `--llm bogus`.
+        try:
+            settings.llm = LLMSettings.model_validate({**settings.llm.model_dump(), **given})
+        except ValidationError as exc:
+            fail("; ".join(f"{_LLM_OPTIONS.get(str(e['loc'][0]), e['loc'][0])}: "
+                           f"{e['msg'].removeprefix('Value error, ')}" for e in exc.errors()), code=2)
     return settings
 
 
@@ -294,16 +312,26 @@ def serve(
         "--ingest", help="Index these files or folders (incrementally) before serving; repeatable.")] = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Server processes sharing the port; more than 1 needs --chroma-url.")] = 1,
 ) -> None:
     """Serve the chat API and the web chat page.
 
     Example: RAG_API_KEYS=k1,k2 rag serve --host 0.0.0.0 --port 8000 --ingest corpus/
+
+    Example: rag serve --workers 4 --chroma-url http://127.0.0.1:8001 (see docs/scaling.md)
     """
     import ipaddress
 
     import uvicorn
 
     settings = make_settings(index, chroma_url)
+    if workers > 1 and not settings.chroma.url:
+        # The embedded store (Chroma's PersistentClient) belongs to one process: several writing its SQLite
+        # and HNSW files at once would lose or corrupt vectors.
+        fail(RagError(f"--workers {workers}: processes cannot share the embedded Chroma store "
+                      f"({settings.chroma_path}); start a Chroma server (chroma run --path DIR --port 8001) and "
+                      "pass --chroma-url http://127.0.0.1:8001"), code=2)
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -315,7 +343,15 @@ def serve(
             err.print(f"refusing to bind {host} without API keys; binding 127.0.0.1 instead")
             host = "127.0.0.1"
     try:
-        assistant = open_assistant(settings)
+        if workers == 1 or ingest_paths:
+            assistant = open_assistant(settings)
+        else:
+            # Checked here, once: a worker that cannot open the index exits, and uvicorn would restart it forever.
+            from rag.catalog import Catalog
+            from rag.store import ChromaStore
+
+            Catalog(settings.catalog_path).close()
+            ChromaStore(settings.chroma.collection, url=settings.chroma.url)
         if ingest_paths:
             report = assistant.ingest(ingest_paths)
             err.print(f"indexed: added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
@@ -324,9 +360,18 @@ def serve(
         fail(exc)
     from api.main import create_app
 
-    err.print(f"serving on http://{host}:{port}/ (API docs at /docs)", markup=False)
+    err.print(f"serving on http://{host}:{port}/ (API docs at /docs)"
+              + (f" with {workers} worker processes" if workers > 1 else ""), markup=False)
     # Keep-alive longer than clients' (httpx: 5 s), so a client never reuses a connection the server is closing.
-    uvicorn.run(create_app(assistant, settings), host=host, port=port, log_level="warning", timeout_keep_alive=75)
+    options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 75}
+    if workers == 1:
+        uvicorn.run(create_app(assistant, settings), **options)
+        return
+    # Each worker is a fresh (spawned) process that builds its own app with create_app() from the environment,
+    # so the environment must name the index and the Chroma server this command was given.
+    os.environ["RAG_HOME"] = str(settings.home.resolve())
+    os.environ["RAG_CHROMA__URL"] = settings.chroma.url
+    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
 
 
 @app.command("eval")

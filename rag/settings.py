@@ -6,12 +6,17 @@ Read from `RAG_*` environment variables (nested sections with `__`, e.g. `RAG_RE
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+    SettingsError,
+)
 
 # Model hubs are unreachable here and must never be tried: every code path that can load a model imports
 # this module first, so setting these here covers the CLI, the API, the Slack bot and the tests alike.
@@ -123,19 +128,13 @@ class AnswerSettings(BaseModel):
     )
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(name) or default
-
-
 class SlackSettings(BaseModel):
-    # Slack's own variable names, as Slack's docs and tools use them; RAG_SLACK__BOT_TOKEN etc. also work (and .env).
-    bot_token: str | None = Field(default_factory=lambda: _env("SLACK_BOT_TOKEN"),
-                                  description="Bot token, xoxb-... (env SLACK_BOT_TOKEN).")
-    app_token: str | None = Field(default_factory=lambda: _env("SLACK_APP_TOKEN"),
-                                  description="App-level token for Socket Mode, xapp-... (env SLACK_APP_TOKEN).")
-    signing_secret: str | None = Field(default_factory=lambda: _env("SLACK_SIGNING_SECRET"),
-                                       description="Verifies HTTP requests from Slack (env SLACK_SIGNING_SECRET).")
-    api_url: str = Field(default_factory=lambda: _env("RAG_SLACK_API_URL", "https://slack.com/api/"),
+    # Slack's own variable names, as Slack's docs and tools use them (read by SlackEnvSource, from the
+    # environment or .env); RAG_SLACK__BOT_TOKEN etc. also work and win.
+    bot_token: str | None = Field(None, description="Bot token, xoxb-... (env SLACK_BOT_TOKEN).")
+    app_token: str | None = Field(None, description="App-level token for Socket Mode, xapp-... (env SLACK_APP_TOKEN).")
+    signing_secret: str | None = Field(None, description="Verifies HTTP requests from Slack (env SLACK_SIGNING_SECRET).")
+    api_url: str = Field("https://slack.com/api/",
                          description="Slack Web API base URL (env RAG_SLACK_API_URL), for proxies and tests.")
     db_name: str = Field("slack.sqlite", description="File under home: answers, feedback and seen event ids.")
 
@@ -182,10 +181,25 @@ class Settings(BaseSettings):
     embed: EmbedSettings = EmbedSettings()
     chroma: ChromaSettings = ChromaSettings()
     retrieve: RetrieveSettings = RetrieveSettings()
-    llm: LLMSettings = LLMSettings()
+    # NoDecode: RAG_LLM=extractive (the section named by its main choice) is read as the answerer below,
+    # rather than failing as JSON.
+    llm: Annotated[LLMSettings, NoDecode] = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
     api_keys: str | None = Field(None, description="Comma-separated API keys (env RAG_API_KEYS); sets api.keys.")
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _answerer_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.lstrip().startswith("{") else {"answerer": value.strip()}
+        return value
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, dotenv_settings, SlackEnvSource(settings_cls, dotenv_settings),
+                file_secret_settings)
 
     @model_validator(mode="after")
     def _api_keys_from_env(self) -> "Settings":
@@ -214,6 +228,43 @@ class Settings(BaseSettings):
     @property
     def slack_db_path(self) -> Path:
         return self.home / self.slack.db_name
+
+
+class SlackEnvSource(PydanticBaseSettingsSource):
+    """Slack's own variable names (SLACK_BOT_TOKEN, ...) from the environment, then from .env, as `slack`."""
+
+    NAMES = {"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN",
+             "signing_secret": "SLACK_SIGNING_SECRET", "api_url": "RAG_SLACK_API_URL"}
+
+    def __init__(self, settings_cls: type[BaseSettings], dotenv: DotEnvSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self.dotenv = dotenv
+
+    def get_field_value(self, field, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        # The dotenv source keeps every line of .env, lower-cased, not only the RAG_ ones.
+        values = {key: os.environ.get(name) or self.dotenv.env_vars.get(name.lower())
+                  for key, name in self.NAMES.items()}
+        values = {key: value for key, value in values.items() if value}
+        return {"slack": values} if values else {}
+
+
+def env_var_for(loc: tuple) -> str:
+    """The environment variable that sets the field at `loc`: ("llm", "answerer") -> RAG_LLM__ANSWERER."""
+    if len(loc) == 2 and loc[0] == "slack" and loc[1] in SlackEnvSource.NAMES:
+        return f"RAG_SLACK__{str(loc[1]).upper()} or {SlackEnvSource.NAMES[loc[1]]}"
+    return "RAG_" + "__".join(str(part).upper() for part in loc)
+
+
+def describe_settings_error(exc: ValidationError | SettingsError) -> str:
+    """One line naming the variable(s) at fault and why, for a Settings() that failed to build."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{env_var_for(e['loc'])}: {e['msg'].removeprefix('Value error, ')} (got {e.get('input')!r})" for e in exc.errors())
+    field = str(exc).split('"')[1] if '"' in str(exc) else ""
+    name = env_var_for((field,)) if field else "a RAG_ variable"
+    return f"{name}: {exc.__cause__ or exc}"
 
 
 @lru_cache(maxsize=1)
