@@ -18,10 +18,12 @@ import tiktoken
 from rag.settings import ChunkSettings
 from rag.types import Chunk, Document
 
-# Words after which a full stop does not end a sentence ("Co., Ltd.", "U.S.", "Inc. China").
+# Words after which a full stop does not end a sentence ("Co., Ltd.", "U.S.", "Inc. China", "Jan. 5").
+# "May" is a word, and is never abbreviated.
 _ABBREVIATIONS = {
     "co", "ltd", "inc", "corp", "mr", "mrs", "ms", "dr", "vs", "no", "st", "jr", "sr", "e.g", "i.e", "u.s",
     "u.k", "etc", "fig", "approx", "est", "yoy", "qoq",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }
 _SENTENCE_END = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9\u4e00-\u9fff])|([。！？；])|(\n+)")
 
