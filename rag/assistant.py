@@ -19,7 +19,7 @@ from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceSco
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
-from rag.embed import Embedder, build_embedder
+from rag.embed import Embedder, build_embedder, build_multilingual_embedder
 from rag.errors import AnswererError, BadQuestionError, RagError
 from rag.ingest import Indexer, ProgressCallback
 from rag.models import default_llm_path, qwen_parts_installed
@@ -38,19 +38,22 @@ ANSWER_CACHE_SIZE = 2048
 class Assistant:
     """The library entry point: `Assistant.from_settings(settings).ask("...")`."""
 
-    def __init__(self, settings: Settings, catalog: Catalog, store: VectorStore, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, catalog: Catalog, store: VectorStore, embedder: Embedder,
+                 multilingual: Embedder | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
-        self.indexer = Indexer(catalog, store, embedder, Chunker(settings.chunk))
-        self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve)
+        self.indexer = Indexer(catalog, store, embedder, Chunker(settings.chunk), multilingual=multilingual,
+                               cross_lingual=settings.embed.cross_lingual)
+        self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve, multilingual=multilingual)
         self._models: dict[str, ChatModel] = {}
         self._models_lock = threading.Lock()
         # Ingest and remove change the index; one at a time keeps the catalog and Chroma in step.
         self._write_lock = threading.Lock()
         # Extractive answers are deterministic for a given index, so repeated questions are served from a
-        # cache that every ingest or removal invalidates by bumping the generation.
+        # cache that every ingest or removal invalidates: this process's by bumping the generation, another
+        # process's through the catalog's data_version (see _index_version).
         self._generation = 0
         self._answer_cache: OrderedDict[tuple, Answer] = OrderedDict()
         self._answer_cache_lock = threading.Lock()
@@ -60,7 +63,8 @@ class Assistant:
         catalog = Catalog(settings.catalog_path)
         store = ChromaStore(settings.chroma.collection, path=settings.chroma_path, url=settings.chroma.url,
                             write_batch=settings.chroma.write_batch)
-        return cls(settings, catalog, store, build_embedder(settings.embed))
+        return cls(settings, catalog, store, build_embedder(settings.embed),
+                   build_multilingual_embedder(settings.embed))
 
     # Index ---------------------------------------------------------------------------------------------
 
@@ -129,7 +133,7 @@ class Assistant:
         question = self.check_question(question)
         parsed = parse_filters(filters)
         reader = self.answerer(answerer or self.settings.llm.answerer)
-        cache_key = (question, k, tuple(sorted(parsed.items())), self._generation)
+        cache_key = (question, k, tuple(sorted(parsed.items())), self._index_version())
         cached = self._cached_answer(cache_key) if reader.name == "extractive" else None
         if cached is not None:
             return replace(cached, id=id)
@@ -152,6 +156,12 @@ class Assistant:
         if hits and self.extractive.profile(question).is_meta:
             hits = self._with_report_header(hits)
         return hits
+
+    def _index_version(self) -> tuple[int, int]:
+        """Changes with every ingest or removal, by this process (the generation) or by another one sharing
+        the catalog (a server worker, `rag ingest`), so a cached answer never outlives the index it read.
+        Taken before retrieving: an answer read while another process commits is filed under the old version."""
+        return self._generation, self.catalog.data_version()
 
     def _cached_answer(self, key: tuple) -> Answer | None:
         started = time.perf_counter()

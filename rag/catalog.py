@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.lexical import fts_query, lexical_tokens
+from rag.lexical import fts_query, is_chinese, lexical_tokens
 from rag.types import Chunk, Document
 
 _SCHEMA = """
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER,
     text TEXT NOT NULL,
     context TEXT NOT NULL DEFAULT '',
-    section TEXT NOT NULL DEFAULT ''
+    section TEXT NOT NULL DEFAULT '',
+    lang TEXT NOT NULL DEFAULT 'en'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
@@ -124,18 +125,27 @@ class Catalog:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
-            if "section" not in columns:  # a catalog written before sections were recorded
-                try:
-                    self._conn.execute("ALTER TABLE chunks ADD COLUMN section TEXT NOT NULL DEFAULT ''")
-                except sqlite3.OperationalError as exc:  # another process added it first
-                    if "duplicate column" not in str(exc):
-                        raise
+            # Catalogs written before sections or languages were recorded.
+            for column, default in (("section", "''"), ("lang", "'en'")):
+                if column not in columns:
+                    try:
+                        self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
+                    except sqlite3.OperationalError as exc:  # another process added it first
+                        if "duplicate column" not in str(exc):
+                            raise
+            self._conn.execute("CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang) WHERE lang != 'en'")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
         self._lock = threading.RLock()
 
     def close(self) -> None:
         self._conn.close()
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection, in this process or another, commits to the
+        catalog (this connection's own commits leave it alone): SQLite's PRAGMA data_version. Caches of what
+        the index answers key on it, so a server sees documents another process ingested."""
+        return int(self._query("PRAGMA data_version")[0][0])
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -206,10 +216,10 @@ class Catalog:
                                  [(doc.doc_id, name.lower()) for name in doc.companies])
                 for chunk in chunks:
                     cursor = conn.execute(
-                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section) '
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section, lang) '
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (chunk.chunk_id, chunk.doc_id, chunk.index, chunk.start, chunk.end, chunk.page,
-                         chunk.text, chunk.context, chunk.section),
+                         chunk.text, chunk.context, chunk.section, "zh" if is_chinese(chunk.text) else "en"),
                     )
                     tokens = lexical_tokens(f"{doc.title}\n{chunk.indexed_text}")
                     conn.execute("INSERT INTO chunks_fts (rowid, tokens) VALUES (?, ?)",
@@ -258,6 +268,11 @@ class Catalog:
     def chunk_count(self) -> int:
         return int(self._query("SELECT count(*) FROM chunks c JOIN documents d USING (doc_id) "
                                "WHERE d.status = 'ready'")[0][0])
+
+    def holds_chinese(self) -> bool:
+        """Whether any ready chunk is written in Chinese (a partial index makes this one lookup)."""
+        return bool(self._query("SELECT 1 FROM chunks c JOIN documents d USING (doc_id) "
+                                "WHERE c.lang = 'zh' AND d.status = 'ready' LIMIT 1"))
 
     def has_chunks(self) -> bool:
         """Whether anything is searchable: asked on every query, so it stops at the first ready chunk."""
