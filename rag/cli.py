@@ -260,6 +260,8 @@ def batch(
     k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
     column: Annotated[str, typer.Option("--column", help="The column (or JSON key) holding the questions.")] = "question",
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Questions answered at once.")] = 1,
+    encoding: Annotated[Optional[str], typer.Option(
+        "--encoding", help="Text encoding of a .txt/.csv/.jsonl INPUT, e.g. cp1252 (default: detected).")] = None,
     filters: FilterOption = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
@@ -275,7 +277,7 @@ def batch(
 
     output = output or default_output(input_path)
     try:
-        items = read_batch(input_path, column=column)
+        items = read_batch(input_path, column=column, encoding=encoding)
         runner = BatchRunner(open_assistant(make_settings(index, chroma_url), must_exist=True), output,
                              answerer=llm, filters=filters, k=k, workers=workers)
         with Progress(TextColumn("questions"), BarColumn(), MofNCompleteColumn(),
