@@ -13,6 +13,7 @@ the question text). Tables and the report are rebuilt from the journal and swapp
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -87,12 +88,15 @@ class BatchSummary:
 # Reading questions ------------------------------------------------------------------------------------------
 
 
-def read_batch(path: Path, column: str = "question") -> list[BatchItem]:
+def read_batch(path: Path, column: str = "question", encoding: str | None = None) -> list[BatchItem]:
     """The questions in `path`, blank ones skipped.
 
+    Args:
+        encoding: of a text input (.txt, .csv, .jsonl); default: detected, as for documents (rag.load).
+
     Raises:
-        RagError: the file is missing, empty, unreadable, of an unknown type, or lacks the question column
-            (the message lists the columns found).
+        RagError: the file is missing, empty, unreadable, not in `encoding`, of an unknown type, lacks the
+            question column (the message lists the columns found), or has a CSV row longer than its header.
     """
     path = Path(path)
     if not path.is_file():
@@ -104,11 +108,11 @@ def read_batch(path: Path, column: str = "question") -> list[BatchItem]:
     if path.stat().st_size == 0:
         raise RagError(f"{path}: the file is empty")
     if suffix == ".txt":
-        records = [(n, {column: line}) for n, line in enumerate(_decode(path).splitlines(), start=1)]
+        records = [(n, {column: line}) for n, line in enumerate(_decode(path, encoding).splitlines(), start=1)]
     elif suffix == ".jsonl":
-        records = _jsonl_records(path)
+        records = _jsonl_records(path, encoding)
     else:
-        header, rows = _csv_rows(path) if suffix == ".csv" else _xlsx_rows(path)
+        header, rows = _csv_rows(path, encoding) if suffix == ".csv" else _xlsx_rows(path)
         records = _table_records(path, header, rows, column)
     items = _items(records, column)
     if not items:
@@ -116,25 +120,29 @@ def read_batch(path: Path, column: str = "question") -> list[BatchItem]:
     return items
 
 
-def _decode(path: Path) -> str:
-    """Text of a file in UTF-8 (with or without BOM) or, as Excel on Chinese Windows saves CSV, GBK/GB18030."""
+def _decode(path: Path, encoding: str | None = None) -> str:
+    """Text of a question file: in `encoding` when given, else detected by the decoder documents use, so a
+    cp1252 CSV from Excel and a GBK one from Excel on Chinese Windows both read as written."""
+    from rag.load import decode_text
+
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
+    if encoding is None:
+        return decode_text(data, path)
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise RagError(f"unknown encoding {encoding!r}; try utf-8, cp1252 or gb18030") from None
+    try:
+        return data.decode(encoding).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RagError(f"{path}:{line}: not {encoding} text (byte 0x{data[exc.start]:02x}); "
+                       "pass the file's encoding with --encoding") from None
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise RagError(f"{path}: cannot tell the text encoding; save it as UTF-8")
-    return str(best)
 
-
-def _jsonl_records(path: Path) -> list[tuple[int, dict]]:
+def _jsonl_records(path: Path, encoding: str | None = None) -> list[tuple[int, dict]]:
     records = []
-    for number, line in enumerate(_decode(path).splitlines(), start=1):
+    for number, line in enumerate(_decode(path, encoding).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -147,17 +155,25 @@ def _jsonl_records(path: Path) -> list[tuple[int, dict]]:
     return records
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    text = _decode(path)
+def _csv_rows(path: Path, encoding: str | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    text = _decode(path, encoding)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    rows = [(n, row) for n, row in enumerate(csv.reader(io.StringIO(text), dialect), start=1)]
+    reader = csv.reader(io.StringIO(text), dialect)
+    # reader.line_num, not a count of rows: a quoted cell may span lines, and the message names the line.
+    rows = [(reader.line_num, row) for row in reader]
     rows = [(n, row) for n, row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise RagError(f"{path}: the file is empty")
-    return rows[0][1], rows[1:]
+    header = rows[0][1]
+    for number, row in rows[1:]:
+        if len(row) > len(header) and any(cell.strip() for cell in row[len(header):]):
+            # Cells past the header have no column to go in; dropping them would lose what the row says.
+            raise RagError(f"{path}:{number}: {len(row)} cells but the header names {len(header)} columns; "
+                           "quote cells that hold the delimiter, or name every column in the header")
+    return header, rows[1:]
 
 
 def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -510,12 +526,22 @@ def table_rows(records: list[dict]) -> tuple[list[str], list[list[str]]]:
     return TABLE_COLUMNS + extra, rows
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Sheets: "=HYPERLINK(...)" in a
+# question would run when an analyst opens the answers (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert_csv(value: str) -> str:
+    # The apostrophe is what spreadsheets themselves show for "this is text", and they hide it.
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
 def render_csv(records: list[dict]) -> bytes:
     header, rows = table_rows(records)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_inert_csv(v) for v in row] for row in rows)
     # The BOM makes Excel read the file as UTF-8, so Chinese text shows as written.
     return buffer.getvalue().encode("utf-8-sig")
 
@@ -533,6 +559,11 @@ def render_xlsx(records: list[dict]) -> bytes:
         cell.font = Font(bold=True)
     for row in rows:
         sheet.append([_excel_safe(v) for v in row])
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":
+                # openpyxl stores any string starting with "=" as a formula; typed as a string, the cell
+                # shows the text exactly as asked and computes nothing.
+                cell.data_type = "s"
     widths = {"id": 14, "question": 50, "answer": 70, "abstained": 10, "sources": 40, "cited_text": 80, "error": 30}
     for i, name in enumerate(header, start=1):
         sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = widths.get(name, 20)

@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, CallerDep, ServiceDep
 from api.errors import ApiError
@@ -64,7 +65,7 @@ class BatchJobs:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
 
     def submit(self, assistant, filename: str, data: bytes, column: str, llm: str | None,
-               filters: list[str], k: int | None) -> BatchJob:
+               filters: list[str], k: int | None, encoding: str | None = None) -> BatchJob:
         suffix = Path(filename).suffix.lower()
         if suffix not in INPUT_FORMATS:
             raise RagError(f"{filename}: unsupported question file type {suffix or '(none)'!r}; upload "
@@ -76,7 +77,7 @@ class BatchJobs:
         source.write_bytes(data)
         try:
             # Read now so a bad file is a 400 on upload, not a failed job found later.
-            items = read_batch(source, column=column)
+            items = read_batch(source, column=column, encoding=encoding)
             if llm:
                 assistant.resolve_answerer(llm)
         except RagError as exc:
@@ -167,6 +168,8 @@ async def start_batch(
     llm: Annotated[str | None, Form(description="auto | extractive | local | openai")] = None,
     filter: Annotated[list[str] | None, Form(description="key=value filters, as for search.")] = None,  # noqa: A002
     k: Annotated[int | None, Form(ge=1, le=100, description="Passages to retrieve per question.")] = None,
+    encoding: Annotated[str | None, Form(description="Text encoding of a .txt/.csv/.jsonl file (default: detected).",
+                                         examples=["cp1252"])] = None,
 ) -> BatchJob:
     """Upload questions (.txt, .csv, .xlsx or .jsonl); they are answered in the background. Poll the job."""
     limit = service.settings.api.max_upload_bytes
@@ -174,8 +177,10 @@ async def start_batch(
     if len(data) > limit:
         raise ApiError(413, f"the question file is larger than the upload limit of {limit} bytes", "too_large")
     try:
-        return jobs_for(service.settings.home).submit(assistant, file.filename or "", data, column, llm or None,
-                                          filter or [], k)
+        # In a worker thread: reading a 50k-row workbook takes seconds, and every other request (SSE streams
+        # too) would wait for it on the event loop.
+        return await run_in_threadpool(jobs_for(service.settings.home).submit, assistant, file.filename or "",
+                                       data, column, llm or None, filter or [], k, encoding or None)
     except RagError as exc:
         raise ApiError(400, str(exc), "bad_question_file") from exc
 
