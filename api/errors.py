@@ -112,6 +112,39 @@ def _for_route(request: Request, status: int, body: dict) -> tuple[int, dict]:
     return status, body
 
 
+# Failures any /v1 route can answer with, besides those a route documents itself.
+_COMMON_ERRORS = {"401": "Missing or invalid API key", "429": "Rate limited", "500": "Internal error",
+                  "503": "The index, the embedder or the model is unavailable, or the model is busy"}
+_BODY_ERRORS = {"400": "Malformed JSON, or a bad filter", "422": "A field is missing or has an unusable value"}
+
+
+def document_errors(schema: dict) -> dict:
+    """Make an OpenAPI schema say what errors really look like: FastAPI documents 422 as {"detail": [...]},
+    while every error here is ErrorResponse; OpenAI-compatible routes answer 400 where others answer 422."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    error_schema = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorResponse"] = error_schema
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1"):
+            continue
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            has_input = bool(operation.get("parameters") or operation.get("requestBody"))
+            extra = {**_COMMON_ERRORS, **(_BODY_ERRORS if has_input else {})}
+            for code, description in extra.items():
+                responses.setdefault(code, {"description": description})
+            if path in OPENAI_PATHS and "422" in responses:
+                responses.setdefault("400", responses.pop("422"))
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = content
+    return schema
+
+
 def install_error_handlers(app: FastAPI) -> None:
     def respond(request: Request, status: int, body: dict, headers: dict[str, str] | None = None) -> JSONResponse:
         status, body = _for_route(request, status, body)

@@ -10,9 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 
-from api.errors import error_response, install_error_handlers
+from api.errors import document_errors, error_response, install_error_handlers
 from api.metrics import Metrics
 from api.routes import batch, chat, documents, health, openai
 from api.service import ChatService
@@ -77,6 +78,14 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
             metrics.requests.labels(route=path, method=request.method, status=str(response.status_code)).inc()
         return response
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(get_openapi(title=app.title, version=app.version,
+                                                             description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
@@ -97,8 +106,9 @@ class JsonBodyMiddleware:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in JSON_ROUTES:
+            # In place, not a copy: the metrics middleware outside reads the matched route from this scope.
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
-            scope = {**scope, "headers": headers + [(b"content-type", b"application/json")]}
+            scope["headers"] = headers + [(b"content-type", b"application/json")]
         await self.app(scope, receive, send)
 
 

@@ -185,7 +185,8 @@ async def start_batch(
         raise ApiError(400, str(exc), "bad_question_file") from exc
 
 
-@router.get("/{job_id}", response_model=BatchJob, summary="A batch job's status and progress")
+@router.get("/{job_id}", response_model=BatchJob, summary="A batch job's status and progress",
+            responses={404: {"description": "No such job"}})
 def batch_status(service: ServiceDep, caller: CallerDep, job_id: str) -> BatchJob:
     try:
         return jobs_for(service.settings.home).get(job_id)
@@ -194,7 +195,8 @@ def batch_status(service: ServiceDep, caller: CallerDep, job_id: str) -> BatchJo
 
 
 @router.get("/{job_id}/result", summary="A batch job's answers as CSV, JSONL or XLSX",
-            responses={200: {"content": {m.split(";")[0]: {} for m in _MEDIA.values()}}})
+            responses={200: {"content": {m.split(";")[0]: {} for m in _MEDIA.values()}},
+                       404: {"description": "No such job"}, 409: {"description": "The job is not finished"}})
 def batch_result(service: ServiceDep, caller: CallerDep, job_id: str,
                  format: Annotated[Literal["csv", "jsonl", "xlsx"], Query()] = "csv") -> Response:  # noqa: A002
     jobs = jobs_for(service.settings.home)

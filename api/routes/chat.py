@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
 from api.errors import rag_error_payload
+from api.schemas import CitationOut, HitOut
 from api.service import ChatService, Turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
@@ -36,18 +37,6 @@ class ChatRequest(BaseModel):
     stream: bool = Field(False, strict=True, description="Answer as Server-Sent Events: token*, answer, done.")
 
 
-class CitationOut(BaseModel):
-    n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    source: str
-    page: int | None
-    start: int
-    end: int
-    text: str
-
-
 class PassageOut(BaseModel):
     n: int
     chunk_id: str
@@ -66,7 +55,7 @@ class ChatResponse(BaseModel):
     abstained: bool
     answerer: str
     citations: list[CitationOut]
-    closest_matches: list[dict]
+    closest_matches: list[HitOut] = Field(description="When the answer abstains: the nearest passages, not citations.")
     timings: dict[str, float]
     warnings: list[str]
     conversation_id: str | None
@@ -118,6 +107,7 @@ def ask(request: ChatRequest, service: ServiceDep, caller: CallerDep):
 
 
 @router.post("/ask/stream", response_class=StreamingResponse, responses={
+    404: {"description": "Unknown conversation_id"}, 409: {"description": "Nothing indexed"},
     200: {"content": {"text/event-stream": {}}, "description": "event: token (data {text})*, then event: answer "
           "(the JSON of /v1/ask) or event: error, then event: done."}})
 def ask_stream(request: ChatRequest, service: ServiceDep, caller: CallerDep):

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, CallerDep, ServiceDep, WriterDep
 from api.errors import ApiError
+from api.schemas import DocumentOut, HitOut
 from rag.errors import LoadError
 from rag.load import SUPPORTED_SUFFIXES
 
@@ -22,6 +24,35 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._\- ]+")
 _COPY_BYTES = 1024 * 1024
 # File systems allow 255 bytes a name; the upload is first written as ".<name>.<8 hex>.part".
 _MAX_NAME_CHARS = 200
+
+
+class SearchResponse(BaseModel):
+    query: str
+    hits: list[HitOut]
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class IngestReportOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    failed: list[dict[str, str]]
+    chunks: int
+
+
+class UploadResponse(BaseModel):
+    filename: str
+    bytes: int
+    report: IngestReportOut
+    documents: list[DocumentOut]
+
+
+class RemovedResponse(BaseModel):
+    removed: str
 
 
 def safe_filename(name: str | None) -> str:
@@ -34,7 +65,7 @@ def safe_filename(name: str | None) -> str:
     return base or f"upload-{uuid.uuid4().hex[:8]}"
 
 
-@router.get("/search")
+@router.get("/search", response_model=SearchResponse, responses={409: {"description": "Nothing indexed"}})
 def search(assistant: AssistantDep, service: ServiceDep, caller: CallerDep,
            q: Annotated[str, Query(description="What to look for.", examples=["Ascend 950PR launch"])],
            k: Annotated[int, Query(ge=1, le=100, description="Passages to return.")] = 5,
@@ -44,13 +75,13 @@ def search(assistant: AssistantDep, service: ServiceDep, caller: CallerDep,
     return {"query": q, "hits": [h.to_dict() for h in hits]}
 
 
-@router.get("/documents")
+@router.get("/documents", response_model=DocumentsResponse)
 def documents(assistant: AssistantDep, caller: CallerDep) -> dict:
     """The indexed documents with their metadata."""
     return {"documents": [d.to_dict() for d in assistant.documents()]}
 
 
-@router.post("/documents", status_code=201, responses={
+@router.post("/documents", status_code=201, response_model=UploadResponse, responses={
     403: {"description": "Key may not write"}, 413: {"description": "File too large"},
     415: {"description": "Unsupported file type"}, 422: {"description": "File could not be read"}})
 async def upload(file: Annotated[UploadFile, File(description=f"One report: {', '.join(SUPPORTED_SUFFIXES)}")],
@@ -111,7 +142,8 @@ async def upload(file: Annotated[UploadFile, File(description=f"One report: {', 
 
 
 # :path, because a document ingested from a subfolder has a "/" in its doc_id.
-@router.delete("/documents/{doc_id:path}", responses={404: {"description": "No such document"}})
+@router.delete("/documents/{doc_id:path}", response_model=RemovedResponse, responses={
+    403: {"description": "Key may not write"},404: {"description": "No such document"}})
 def delete(doc_id: str, assistant: AssistantDep, caller: WriterDep) -> dict:
     """Remove one document and its chunks from the index."""
     if not any(d.doc_id == doc_id for d in assistant.documents()):

@@ -1,9 +1,12 @@
-"""POST /v1/chat/completions: the OpenAI chat API, so existing chat clients and SDKs can ask the reports.
+"""POST /v1/chat/completions and GET /v1/models: the OpenAI chat API, so existing chat clients and SDKs can ask
+the reports.
 
 The last user message is the question; earlier user/assistant messages are the conversation used to make a
 follow-up standalone. `model` picks the answerer ("rag" or "auto", "extractive", "local", "openai", also as
 "rag-extractive"...); any other name gets the server default, since clients often hard-code a model name.
-Citations come as [n] in the text, a Sources list after it, and an extra `citations` field.
+Citations come as [n] in the text, a Sources list after it, and an extra `citations` field. `usage` counts
+cl100k_base tokens of the messages and of the reply; a stream ends with a usage chunk when the request's
+stream_options.include_usage is true, as OpenAI's does.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CallerDep, ServiceDep
 from api.errors import ApiError, rag_error_payload
+from api.schemas import CitationOut
 from api.service import ChatService, Turn
+from rag.chunk import count_tokens
 from rag.types import Answer
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -46,6 +51,53 @@ class Message(BaseModel):
         return self.content or ""
 
 
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    include_usage: bool = Field(False, strict=True, description="End the stream with a chunk holding `usage`.")
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ReplyMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int
+    message: ReplyMessage
+    finish_reason: Literal["stop"]
+
+
+class ChatCompletion(BaseModel):
+    id: str
+    object: Literal["chat.completion"]
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    citations: list[CitationOut] = Field(description="Extra: the passages behind the [n] markers.")
+    abstained: bool = Field(description="Extra: true when the reports do not answer the question.")
+    answerer: str
+    warnings: list[str]
+
+
+class ModelCard(BaseModel):
+    id: str = Field(examples=["rag-extractive"])
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "rag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
 class ChatCompletionRequest(BaseModel):
     # Ignore, rather than refuse, the many sampling fields SDKs send (temperature, top_p, n, ...).
     model_config = ConfigDict(extra="ignore")
@@ -54,12 +106,42 @@ class ChatCompletionRequest(BaseModel):
     messages: list[Message] = Field(..., min_length=1, examples=[[
         {"role": "user", "content": "How much will global AI server shipments grow in 2026?"}]])
     stream: bool = Field(False, strict=True)
+    stream_options: StreamOptions | None = None
     filters: dict[str, str] | list[str] | None = Field(None, description="Extra: key=value search filters.")
 
 
 def answerer_for(model: str) -> str | None:
     name = model.lower().removeprefix("rag-").removeprefix("rag")
     return name if name in _ANSWERERS else None
+
+
+def usage(request: ChatCompletionRequest, reply: str) -> dict:
+    prompt = sum(count_tokens(m.text()) for m in request.messages)
+    completion = count_tokens(reply)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def model_ids(service: ChatService) -> list[str]:
+    names = [n for n in _ANSWERERS if n != "openai" or service.settings.llm.openai_base_url]
+    return ["rag"] + [f"rag-{n}" for n in names]
+
+
+# Any fixed time will do: clients only show it.
+_MODELS_CREATED = 1767225600
+
+
+@router.get("/models", response_model=ModelList)
+def models(service: ServiceDep, caller: CallerDep) -> dict:
+    """The model names this server answers to; each picks an answerer ("rag" is the server's default)."""
+    return {"object": "list", "data": [{"id": m, "object": "model", "created": _MODELS_CREATED, "owned_by": "rag"}
+                                       for m in model_ids(service)]}
+
+
+@router.get("/models/{model}", response_model=ModelCard, responses={404: {"description": "No such model"}})
+def model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
+    if model not in model_ids(service):
+        raise ApiError(404, f"no model {model!r}; GET /v1/models lists them", "model_not_found", param="model")
+    return {"id": model, "object": "model", "created": _MODELS_CREATED, "owned_by": "rag"}
 
 
 def _with_sources(answer: Answer) -> str:
@@ -82,7 +164,7 @@ def _extra(answer: Answer) -> dict:
             "answerer": answer.answerer, "warnings": answer.warnings}
 
 
-@router.post("/chat/completions", responses={
+@router.post("/chat/completions", response_model=ChatCompletion, responses={
     200: {"content": {"text/event-stream": {}}, "description": "A chat.completion, or chunks when stream is true."}})
 def chat_completions(request: ChatCompletionRequest, service: ServiceDep, caller: CallerDep):
     """OpenAI-compatible chat completion over the reports."""
@@ -98,14 +180,20 @@ def chat_completions(request: ChatCompletionRequest, service: ServiceDep, caller
     text = _with_sources(answer)
     return {"id": completion_id, "object": "chat.completion", "created": created, "model": request.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, **_extra(answer)}
+            "usage": usage(request, text), **_extra(answer)}
 
 
 def _chunks(service: ChatService, turn: Turn, request: ChatCompletionRequest, completion_id: str,
             created: int) -> Iterator[str]:
+    include_usage = request.stream_options is not None and request.stream_options.include_usage
+    sent: list[str] = []
+
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+        sent.append(delta.get("content") or "")
+        # As OpenAI's: with include_usage every chunk has "usage": null but the last, whose choices are empty.
         body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra,
+                **({"usage": None} if include_usage else {})}
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -130,4 +218,8 @@ def _chunks(service: ChatService, turn: Turn, request: ChatCompletionRequest, co
         else:
             status, body = rag_error_payload(event["error"])
             yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+    if include_usage:
+        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": request.model,
+                "choices": [], "usage": usage(request, "".join(sent))}
+        yield f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"

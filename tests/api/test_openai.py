@@ -43,3 +43,47 @@ def test_earlier_messages_make_a_follow_up_standalone(client):
 def test_last_message_must_be_the_question(client):
     with pytest.raises(openai.BadRequestError, match="last message must be a non-empty user message"):
         client.chat.completions.create(model="rag", messages=[{"role": "assistant", "content": "hi"}])
+
+
+def test_models_lists_the_answerers_a_client_can_pick(client):
+    ids = [m.id for m in client.models.list()]
+    # The test server has no OpenAI-compatible endpoint configured, so rag-openai is not offered.
+    assert ids == ["rag", "rag-auto", "rag-extractive", "rag-local"]
+    assert client.models.retrieve("rag-extractive").owned_by == "rag"
+    with pytest.raises(openai.NotFoundError, match="no model 'gpt-4'"):
+        client.models.retrieve("gpt-4")
+
+
+def test_usage_counts_the_tokens_of_question_and_reply(client):
+    from rag.chunk import count_tokens
+
+    completion = client.chat.completions.create(model="rag-extractive",
+                                                messages=[{"role": "user", "content": GROWTH}])
+    usage = completion.usage
+    assert usage.prompt_tokens == count_tokens(GROWTH)
+    assert usage.completion_tokens == count_tokens(completion.choices[0].message.content) > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+
+
+def test_stream_with_include_usage_ends_with_a_usage_chunk(client):
+    from rag.chunk import count_tokens
+
+    chunks = list(client.chat.completions.create(model="rag-extractive", stream=True,
+                                                 stream_options={"include_usage": True},
+                                                 messages=[{"role": "user", "content": GROWTH}]))
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == count_tokens(text) > 0
+    assert all(c.usage is None for c in chunks[:-1])
+
+
+def test_stream_without_include_usage_has_no_usage_chunk(client):
+    chunks = list(client.chat.completions.create(model="rag-extractive", stream=True,
+                                                 messages=[{"role": "user", "content": GROWTH}]))
+    assert all(c.choices for c in chunks)
+
+
+def test_bad_request_is_400_naming_the_field(client):
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.create(model="rag", messages=[{"role": "user", "content": GROWTH}],
+                                       extra_body={"stream": "yes"})
+    assert caught.value.body["param"] == "stream" and caught.value.code == "invalid_request"
