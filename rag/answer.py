@@ -33,6 +33,7 @@ from rag.prompts import load_prompt
 from rag.question import QuestionProfile
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
+from rag.instructions import is_instruction
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,8 @@ class SentenceScorer:
         for hit in hits:
             previous, section = "", hit.section
             for s, e in sentence_spans(hit.text):
+                if is_instruction(hit.text[s:e]):
+                    continue  # addressed to an assistant, not said of the world: no reader may quote it
                 out.append(Sentence(hit=hit, start=hit.start + s, end=hit.start + e, text=hit.text[s:e],
                                     previous=previous, section=section))
                 previous = hit.text[s:e]
@@ -285,8 +288,9 @@ class ExtractiveAnswerer:
         if not answers_question(profile, [sentence]):
             return False
         if profile.is_chinese:
-            # English-only embeddings cannot judge a Chinese question; its names and figures must carry it.
-            return bool(profile.anchors) and sentence.coverage > 0
+            # A Chinese question is carried by its names and figures, or by sharing most of its (bigram) terms
+            # with the sentence: no encoder here judges a Chinese paraphrase well enough to answer on its own.
+            return (bool(profile.anchors) and sentence.coverage > 0) or sentence.coverage >= self.settings.min_coverage
         if sentence.score < self.settings.min_sentence_score:
             return False
         # Either the sentence shares enough of the question's words, or it means the same thing in others.

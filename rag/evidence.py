@@ -23,6 +23,7 @@ from rag.lexical import STOP_WORDS, fold, lexical_tokens
 from rag.question import (CJK, METRICS, MONTHS, QUALIFIERS, YEAR, QuestionProfile, anchor_in, normalise_periods,
                           token_set)
 from rag.types import Hit
+from rag.instructions import is_instruction
 
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _BECAUSE = re.compile(
@@ -232,6 +233,9 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
         if not own or not MARKER.sub("", claim).strip(" .[]"):
             continue
         where = "".join(f"[{n}]" for n in own)
+        if any(is_instruction(evidence[n - 1].text) for n in own):
+            unsupported.append(f"cites an instruction to an assistant, which is no evidence ({where})")
+            continue
         sentences = "\n".join(evidence[n - 1].text for n in own)
         contexts = "\n".join(evidence[n - 1].context for n in own)
         for problem in claim_problems(MARKER.sub(" ", claim), sentences, contexts, glossary):
