@@ -166,5 +166,6 @@ def passages_for(answer: Answer) -> list[dict]:
         start = max(start, 0)
         end = min(len(text), start + len(c.text))
         out.append({"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "page": c.page,
+                    "publisher": hit.publisher if hit else "", "published": hit.published if hit else "",
                     "source": c.source, "text": text, "highlight_start": start, "highlight_end": end})
     return out

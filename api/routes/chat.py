@@ -43,7 +43,9 @@ class PassageOut(BaseModel):
     doc_id: str
     title: str
     page: int | None
-    source: str
+    publisher: str = Field(description="Who published the report, when known.")
+    published: str = Field(description="The report's date, YYYY-MM-DD, when known.")
+    source: str = Field(description="Where the server read the report from (a path on the server).")
     text: str = Field(description="The whole cited passage.")
     highlight_start: int = Field(description="Offset of the cited sentence within text.")
     highlight_end: int

@@ -48,3 +48,16 @@ def test_abstention_is_shown_plainly(page):
     page.click("#send")
     page.locator(".abstained").wait_for(timeout=30_000)
     assert page.locator(".abstained").inner_text() == "Not in the reports."
+
+
+def test_sources_name_report_date_and_page_never_a_server_path(page, assistant):
+    doc = assistant.documents()[0]
+    page.fill("#question", "How much will global AI server shipments grow in 2026?")
+    page.click("#send")
+    page.locator(".sources li").first.wait_for(timeout=30_000)
+    items = page.locator(".sources li").all_inner_texts()
+    assert items and items[0].startswith("[1] " + doc.title) and doc.published in items[0]
+    page.locator(".sources a.cite").first.click()
+    where = page.locator("#passage-where").inner_text()
+    assert doc.published and doc.published in where and "[1]" in where
+    assert doc.source not in where and "/" not in where
