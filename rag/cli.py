@@ -348,7 +348,7 @@ def serve(
         if workers == 1 or ingest_paths:
             assistant = open_assistant(settings)
         else:
-            # Checked here, once: a worker that cannot open the index exits, and uvicorn would restart it forever.
+            # Checked here, once, so a bad index or Chroma URL is one line, not a traceback from every worker.
             from rag.catalog import Catalog
             from rag.store import ChromaStore
 
