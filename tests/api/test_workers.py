@@ -4,6 +4,7 @@ runs N processes on one port, but refuses the embedded Chroma store, which proce
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -63,8 +64,6 @@ def index(chroma_url, tmp_path_factory) -> Index:  # noqa: F811
 @contextmanager
 def rag_serve(index: Index, chroma: str, log: Path, *args: str) -> Iterator[Process]:
     """`rag serve` as its own process tree over `index`, extractive answers, until /readyz says ready."""
-    import os
-
     port = free_port()
     env = {**os.environ, "RAG_API_KEYS": f"{READER},{WRITER}", "RAG_API__WRITE_KEYS": WRITER,
            "RAG_API__RATE_LIMIT_PER_MINUTE": "10000", "RAG_LLM__ANSWERER": "extractive",
@@ -153,26 +152,24 @@ def worker_pids(parent: int) -> list[int]:
             if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
 
 
-def test_serve_workers_runs_that_many_processes_on_one_port(index, chroma_url, tmp_path):  # noqa: F811
-    import os
-
-    with rag_serve(index, chroma_url, tmp_path / "workers.log", "--workers", "2") as server:
-        [parent] = [int(p) for p in os.listdir("/proc") if p.isdigit() and _is_serve_on(int(p), server.url)]
-        assert len(worker_pids(parent)) == 2
-        doc_id = upload(server, "nova.txt", report("Nova Grid", "5.6"))
-        # Many connections at once reach both workers; every one of them must find the new report.
-        with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda _: ask(server, question("Nova Grid")), range(16)))
-        assert all("5.6 GWh" in a["answer"] and a["citations"][0]["doc_id"] == doc_id for a in answers)
-
-
-def _is_serve_on(pid: int, url: str) -> bool:
+def is_serve_on(pid: int, url: str) -> bool:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
     port = url.rsplit(":", 1)[1].encode()
     return b"serve" in argv and port in argv and any(Path(a.decode(errors="replace")).name == "rag" for a in argv)
+
+
+def test_serve_workers_runs_that_many_processes_on_one_port(index, chroma_url, tmp_path):  # noqa: F811
+    with rag_serve(index, chroma_url, tmp_path / "workers.log", "--workers", "2") as server:
+        [parent] = [int(p) for p in os.listdir("/proc") if p.isdigit() and is_serve_on(int(p), server.url)]
+        assert len(worker_pids(parent)) == 2
+        doc_id = upload(server, "nova.txt", report("Nova Grid", "5.6"))
+        # Many connections at once reach both workers; every one of them must find the new report.
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: ask(server, question("Nova Grid")), range(16)))
+        assert all("5.6 GWh" in a["answer"] and a["citations"][0]["doc_id"] == doc_id for a in answers)
 
 
 def test_workers_refuse_the_embedded_store(tmp_path):
