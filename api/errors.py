@@ -106,9 +106,13 @@ def _describe_validation(exc: RequestValidationError) -> tuple[int, str, str, st
 
 
 def _for_route(request: Request, status: int, body: dict) -> tuple[int, dict]:
-    if status == 422 and request.url.path in OPENAI_PATHS:
-        status = 400
-        body["error"]["status"] = 400
+    if request.url.path in OPENAI_PATHS:
+        if status == 422:
+            status = 400
+            body["error"]["status"] = 400
+        if body["error"]["param"] == "question":
+            # An OpenAI request has no question field: the question is the last of its messages.
+            body["error"]["param"] = "messages"
     return status, body
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from api.errors import ApiError
-from rag.errors import BadQuestionError, RagError
+from rag.errors import BadQuestionError, EmptyIndexError, RagError
 from api.limits import LlmGate, RateLimiter
 from api.metrics import Metrics
 from rag.conversation import ConversationStore, condense_question
@@ -67,6 +67,9 @@ class ChatService:
         before any answering starts, so a stream can still answer with a plain 4xx/503."""
         question = self.check_question(question)
         parse_filters(filters)
+        if not self.assistant.catalog.has_chunks():
+            # Checked here too, not only by retrieval: a stream would otherwise report it as an event of a 200.
+            raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first")
         if conversation_id is not None:
             if not self.conversations.exists(conversation_id):
                 raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",

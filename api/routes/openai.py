@@ -153,7 +153,8 @@ def _with_sources(answer: Answer) -> str:
 
 def _turn(request: ChatCompletionRequest, service: ChatService) -> Turn:
     if request.messages[-1].role != "user" or not request.messages[-1].text().strip():
-        raise ApiError(422, "the last message must be a non-empty user message (the question)", "invalid_request")
+        raise ApiError(422, "the last message must be a non-empty user message (the question)", "invalid_request",
+                       param="messages")
     history = [(m.role, m.text()) for m in request.messages[:-1] if m.role in ("user", "assistant") and m.text()]
     return service.prepare(request.messages[-1].text(), answerer_for(request.model), history=history,
                            new_conversation=False, filters=request.filters)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.api.conftest import WRITER
+from tests.api.conftest import WRITER, api_settings, start_server
 
 GROWTH = "How much will global AI server shipments grow in 2026?"
 REPORT = (b"Acme Securities research note, 3 March 2026.\n\nZephyr Robotics expects its humanoid robot deliveries "
@@ -29,7 +29,8 @@ def test_nul_in_the_question_is_refused_on_every_route(server, route, question):
         response = _post_question(client, route, question)
     assert response.status_code in (400, 422), response.text
     error = response.json()["error"]
-    assert "control character '\\x00'" in error["message"] and error["param"] == "question"
+    param = "messages" if route == "/v1/chat/completions" else "question"
+    assert "control character '\\x00'" in error["message"] and error["param"] == param
 
 
 @pytest.mark.parametrize("route", ["/v1/ask", "/v1/chat/completions"])
@@ -94,3 +95,18 @@ def test_document_from_a_subfolder_can_be_deleted(writable_server, tmp_path):
         assert response.status_code == 200, response.text
         assert response.json() == {"removed": "2026/zephyr.txt"}
         assert "2026/zephyr.txt" not in [d["doc_id"] for d in client.get("/v1/documents").json()["documents"]]
+
+
+@pytest.mark.parametrize("route", ["/v1/ask", "/v1/ask/stream", "/v1/chat/completions"])
+def test_an_empty_index_is_409_on_every_route(tmp_path, route):
+    from api.main import create_app
+    from rag.assistant import Assistant
+
+    settings = api_settings(tmp_path / "empty")
+    srv = start_server(create_app(Assistant.from_settings(settings), settings))
+    try:
+        with srv.client() as client:
+            response = _post_question(client, route, GROWTH)
+    finally:
+        srv.stop()
+    assert response.status_code == 409 and "nothing is indexed yet" in response.json()["error"]["message"]
