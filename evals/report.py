@@ -78,6 +78,15 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
                   f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "
                   f"{pct(a['contained'])}, abstained {a['abstained']}.", "", f"Data: {tatqa['citation']}.", ""]
+    zh = run.get("fincuge")
+    if zh:
+        a = zh["answers"]
+        lines += [f"## FinCUGE dev ({zh['questions']} Chinese questions, {zh['documents']} passages)", "",
+                  f"Run {zh['date']} on commit {zh['commit']}. Hit = the evidence passage among the top k passages.",
+                  "", *_retrieval_rows(zh["retrieval"]), "",
+                  f"Answers (answerer `{zh['answerer']}`): answered {a['answered']} of {a['questions']}, gold span in "
+                  f"the answer {pct(a['span_in_answer'])} of all questions, answered without it {a['wrong']}, "
+                  f"answers citing the evidence passage {pct(a['cited_evidence'])}.", "", f"Data: {zh['citation']}.", ""]
     fb = run.get("financebench")
     if fb:
         m = fb["metrics"]
@@ -101,7 +110,8 @@ def render_chart(run: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = []
-    for key, title in (("suite", "Sample report: evidence retrieval"), ("tatqa", "TAT-QA dev: retrieval")):
+    for key, title in (("suite", "Sample report: evidence retrieval"), ("tatqa", "TAT-QA dev: retrieval"),
+                       ("fincuge", "FinCUGE dev (Chinese): retrieval")):
         if run.get(key):
             panels.append((title, run[key]["retrieval"]))
     suite = run.get("suite")
@@ -144,7 +154,7 @@ def print_table(run: dict, console: Console) -> None:
         table.add_row(*(pct(m[k]) for k in ANSWER_METRICS), str(m["false_abstentions"]),
                       f"{total['p50']:.0f}/{total['p95']:.0f}")
         console.print(table)
-    for label, part in (("suite retrieval", suite), ("TAT-QA retrieval", tatqa)):
+    for label, part in (("suite retrieval", suite), ("TAT-QA retrieval", tatqa), ("FinCUGE retrieval", run.get("fincuge"))):
         if not part:
             continue
         table = Table(title=label, title_justify="left")
@@ -161,6 +171,10 @@ def print_table(run: dict, console: Console) -> None:
         m = fb["metrics"]
         console.print(f"FinanceBench ({m['questions']}): correct {m['correct']}, wrong {m['wrong']}, "
                       f"abstained {m['abstained']}, not graded {m['ungraded']}")
+    if run.get("fincuge"):
+        a = run["fincuge"]["answers"]
+        console.print(f"FinCUGE answers ({a['questions']}): answered {a['answered']}, span in answer "
+                      f"{pct(a['span_in_answer'])}, answered without it {a['wrong']}")
     if tatqa:
         a = tatqa["answers"]
         console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "

@@ -39,7 +39,7 @@ EVIDENCE_SEPARATOR = " || "
 MODES = ("hybrid", "lexical", "dense")
 # Names shown in reports for each retriever.
 SYSTEM_NAMES = {"hybrid": "project (hybrid)", "lexical": "BM25 alone", "dense": "dense alone",
-                "naive_langchain": "naive LangChain"}
+                "naive_langchain": "naive LangChain", "bm25_bigram": "BM25 CJK bigrams (reference)"}
 
 Searcher = Callable[[str, int], list[Span]]
 Progress = Callable[[str, int, int], None]

@@ -68,14 +68,29 @@ def load_tatqa(data_dir: Path = TATQA_DIR) -> tuple[list[dict], list[dict]]:
     return corpus, questions
 
 
-def index_settings(base: Settings, corpus_path: Path) -> Settings:
-    """`base` with its index moved to the cache directory for this corpus and these chunk settings."""
+def index_settings(base: Settings, corpus_path: Path, name: str = "tatqa") -> Settings:
+    """`base` with its index moved to the cache directory for this corpus and these chunk settings (a change of
+    tokens or encoders re-indexes the cached documents through their content hashes)."""
     settings = base.model_copy(deep=True)
     model = Path(base.embed.model_path).name if base.embed.model_path else "packaged"
-    key = f"tatqa-{file_sha256(corpus_path)[:12]}-c{base.chunk.chunk_tokens}-o{base.chunk.overlap_tokens}-{model}"
+    key = f"{name}-{file_sha256(corpus_path)[:12]}-c{base.chunk.chunk_tokens}-o{base.chunk.overlap_tokens}-{model}"
     settings.home = cache_root() / key
     settings.chroma.url = None
     return settings
+
+
+def open_benchmark_index(base: Settings, corpus_path: Path, name: str, on_progress: Progress | None = None):
+    """(settings, assistant, ingest report) of the cached index of a benchmark corpus, brought up to date."""
+    from rag.assistant import Assistant
+
+    settings = index_settings(base, corpus_path, name)
+    assistant = Assistant.from_settings(settings)
+
+    def ingest_progress(p) -> None:
+        if on_progress:
+            on_progress(f"{name} index", p.files_done, p.files_total)
+
+    return settings, assistant, assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
 
 
 # Answer scoring (SQuAD's official normalisation) ----------------------------------------------------------
@@ -125,20 +140,10 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
     Returns:
         The report: {metadata, retrieval: {system: metrics}, within_context, answers, questions: [...]}.
     """
-    from rag.assistant import Assistant
-
     corpus, questions = load_tatqa(data_dir)
     if limit is not None:
         questions = questions[:limit]
-    corpus_path = data_dir / "corpus.jsonl"
-    settings = index_settings(base, corpus_path)
-    assistant = Assistant.from_settings(settings)
-
-    def ingest_progress(p) -> None:
-        if on_progress:
-            on_progress("tatqa index", p.files_done, p.files_total)
-
-    ingested = assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
+    settings, assistant, ingested = open_benchmark_index(base, data_dir / "corpus.jsonl", "tatqa", on_progress)
     # Every retriever and the answerer embed the same question: encode it once (documents are unaffected).
     assistant.embedder = assistant.retriever.embedder = QueryCache(assistant.embedder)
     context_docs: dict[str, set[str]] = {}

@@ -20,6 +20,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import numpy as np
+
 from rag.chat_models import ChatModel, GenerationAbandoned, TokenSink
 from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
@@ -28,7 +30,7 @@ from rag.errors import AnswererError
 from rag.evidence import (Cited, check_claims, fits, repoint_citations, has_amount, has_date, has_non_year_figure, has_percent,
                           names_missing, names_stated, token_set)
 from rag.glossary import load_glossary
-from rag.lexical import fold
+from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
 from rag.question import QuestionProfile
 from rag.settings import AnswerSettings
@@ -122,9 +124,12 @@ class SentenceScorer:
     """Scores the sentences of retrieved passages against a question: lexical coverage of the question's
     terms (weighted by rarity among the candidates), embedding similarity, and the kind of answer."""
 
-    def __init__(self, embedder: Embedder, cache_size: int = 20000) -> None:
+    def __init__(self, embedder: Embedder, cache_size: int = 20000, multilingual: Embedder | None = None) -> None:
         self.embedder = embedder
-        self._cache: dict[str, list[float]] = {}
+        # Similarity across languages, or within Chinese, is the multilingual encoder's to judge: the English
+        # one reads Hanzi as [UNK].
+        self.multilingual = multilingual
+        self._cache: dict[tuple[str, str], list[float]] = {}
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
@@ -156,9 +161,16 @@ class SentenceScorer:
         def held(toks: set[str]) -> float:
             return sum(idf[t] for t in question_terms if profile.covers(t, toks)) / total
 
-        vectors = self._embed([s.text for s in sentences])
-        query = self.embedder.embed_query(profile.question)
-        for sentence, toks, vector in zip(sentences, sentence_tokens, vectors):
+        asked_in_chinese = is_chinese(profile.question)
+        encoders = [self.multilingual if self.multilingual is not None and (asked_in_chinese or is_chinese(s.text))
+                    else self.embedder for s in sentences]
+        similarities = []
+        for encoder in dict.fromkeys(encoders):
+            texts = [s.text for s, e in zip(sentences, encoders) if e is encoder]
+            (query,) = self._embed(encoder, [profile.question])
+            similarities.append(dict(zip(texts, (float(np.dot(query, v)) for v in self._embed(encoder, texts)))))
+        by_text = {text: value for found in similarities for text, value in found.items()}
+        for sentence, toks in zip(sentences, sentence_tokens):
             own = held(toks)
             context_toks = toks | token_set(sentence.previous) if sentence.previous else toks
             with_context = held(context_toks)
@@ -167,23 +179,23 @@ class SentenceScorer:
             if sentence.section and profile.wants_list:
                 sentence.coverage = max(sentence.coverage,
                                         SECTION_DISCOUNT * held(context_toks | token_set(sentence.section)))
-            sentence.similarity = sum(a * b for a, b in zip(query, vector))
+            sentence.similarity = by_text[sentence.text]
             sentence.score = (COVERAGE_WEIGHT * sentence.coverage + SIMILARITY_WEIGHT * sentence.similarity
                               + _kind_bonus(profile, sentence.text))
         return sorted(sentences, key=lambda s: -s.score)
 
-    def _embed(self, texts: list[str]) -> list[list[float]]:
+    def _embed(self, encoder: Embedder, texts: list[str]) -> list[list[float]]:
         # Read the cache into a local dict: another thread may clear it while this one is embedding.
         with self._lock:
-            found = {t: self._cache[t] for t in texts if t in self._cache}
+            found = {t: self._cache[(encoder.name, t)] for t in texts if (encoder.name, t) in self._cache}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            vectors = self.embedder.embed_documents(missing)
+            vectors = encoder.embed_documents(missing)
             found.update(zip(missing, vectors))
             with self._lock:
                 if len(self._cache) + len(missing) > self._cache_size:
                     self._cache.clear()
-                self._cache.update(zip(missing, vectors))
+                self._cache.update(((encoder.name, t), v) for t, v in zip(missing, vectors))
         return [found[t] for t in texts]
 
 
@@ -287,10 +299,16 @@ class ExtractiveAnswerer:
         """Whether quoting `sentence` answers the question rather than merely touching its topic."""
         if not answers_question(profile, [sentence]):
             return False
+        if is_chinese(sentence.text) != is_chinese(profile.question):
+            # Across languages a question shares only names and figures with a sentence, and no encoder here
+            # scores a translation high enough to answer on its own: only a question for a figure or a date,
+            # whose names (not a bare year) the sentence holds, is answered; what it says of them is not checked.
+            asks_figure = (profile.wants_number or profile.wants_amount or profile.wants_percent
+                           or profile.wants_date or profile.wants_change)
+            return asks_figure and bool(profile.names) and sentence.coverage > 0
         if profile.is_chinese:
-            # A Chinese question is carried by its names and figures, or by sharing most of its (bigram) terms
-            # with the sentence: no encoder here judges a Chinese paraphrase well enough to answer on its own.
-            return (bool(profile.anchors) and sentence.coverage > 0) or sentence.coverage >= self.settings.min_coverage
+            # Within Chinese, the sentence must hold most of the question's terms (bigrams within its words).
+            return sentence.coverage >= self.settings.min_coverage
         if sentence.score < self.settings.min_sentence_score:
             return False
         # Either the sentence shares enough of the question's words, or it means the same thing in others.

@@ -230,7 +230,7 @@ class Assistant:
 
     @cached_property
     def scorer(self) -> SentenceScorer:
-        return SentenceScorer(self.embedder)
+        return SentenceScorer(self.embedder, multilingual=self.retriever.multilingual)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:

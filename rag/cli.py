@@ -382,6 +382,7 @@ def eval_(
     llm: Annotated[str, typer.Option("--llm", help="Answerer to evaluate: extractive | local | openai | auto")] = "extractive",
     tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
     financebench: Annotated[bool, typer.Option("--financebench", help="Also answer the FinanceBench dev questions over their filings' pages (own cached index).")] = False,
+    fincuge: Annotated[bool, typer.Option("--fincuge", help="Also run the FinCUGE dev benchmark: Chinese questions over Chinese news (own cached index).")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
     compare: Annotated[Optional[Path], typer.Option("--compare", help="An earlier JSON report: name the questions whose outcome changed.")] = None,
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also score BM25 alone, dense alone and naive LangChain.")] = True,
@@ -392,7 +393,7 @@ def eval_(
 ) -> None:
     """Score the assistant on a Q&A suite (and TAT-QA) beside baselines; write a report under evals/reports/.
 
-    Example: rag eval --llm extractive --tatqa --financebench --compare evals/reports/eval-OLD.json
+    Example: rag eval --llm extractive --tatqa --financebench --fincuge --compare evals/reports/eval-OLD.json
     """
     from evals.report import print_table, write_report
     from evals.run import compare_outcomes, load_report, load_suite, run_suite
@@ -411,6 +412,10 @@ def eval_(
             from evals.tatqa import run_tatqa
 
             run["tatqa"] = run_tatqa(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
+        if fincuge:
+            from evals.fincuge import run_fincuge
+
+            run["fincuge"] = run_fincuge(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
         if financebench:
             from evals.financebench import run_financebench
 

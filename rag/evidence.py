@@ -15,11 +15,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from rag.chunk import sentence_spans
 from rag.cite import MARKER, figures, markers_in
 from rag.glossary import Glossary, load_glossary, phrase_in
-from rag.lexical import STOP_WORDS, fold, lexical_tokens
+from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
 from rag.question import (CJK, METRICS, MONTHS, QUALIFIERS, YEAR, QuestionProfile, anchor_in, normalise_periods,
                           token_set)
 from rag.types import Hit
@@ -42,6 +43,9 @@ _DECADE_YEAR = re.compile(r"\b(?:19|20)\d0\b|\bdecade\b", re.IGNORECASE)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
                  "fifty": 50, "hundred": 100}
+# Chinese counts in 万 (10^4) and 亿 (10^8): "42.3亿元" is 4.23 billion yuan, "5013万股" 50.13 million shares.
+_CHINESE_SCALE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(亿|万)")
+_CHINESE_AS = {"亿": (Decimal("0.1"), Decimal(100)), "万": (Decimal("0.01"), Decimal(10))}
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 # Share of a claim's content words that its cited sentence must hold (a paraphrase keeps most of them).
 MIN_SHARED_WORDS = 0.5
@@ -120,6 +124,12 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     if profile.wants_decade_end and not _DECADE_YEAR.search(text):
         return False
     tokens = token_set(text)
+    if is_chinese(text) and not profile.is_chinese:
+        # An English question's words are not a Chinese sentence's: its period still must be the sentence's.
+        return not profile.years or any(profile.holds(y, tokens) for y in profile.years)
+    # What a Chinese question asks for must be what the sentence speaks of ("研发费用", not another line item).
+    if profile.chinese_head and is_chinese(text) and not set(lexical_tokens(profile.chinese_head)) <= tokens:
+        return False
     if profile.quantity_noun:
         if not profile.covers(profile.quantity_noun, tokens):
             return False
@@ -298,14 +308,16 @@ def claim_problems(claim: str, sentences: str, context: str, glossary: Glossary)
             continue
         if folded and not all(held(t) for t in folded if t not in QUALIFIERS and not _UNIT_SUFFIX.match(t)):
             problems.append(f"name {name}")
+    # A claim in another language than its sentence (a Chinese answer from an English report, an English one
+    # from a Chinese report) is held to its figures and names: its words cannot be the sentence's.
+    across = (CJK.search(claim) and not CJK.search(allowed)) or (is_chinese(sentences) and not is_chinese(claim))
     for term in dict.fromkeys(folded_claim):
-        if term in METRICS and not held(term):
+        if term in METRICS and not held(term) and not across:
             problems.append(f"metric {term}")
     # A figure attached to a sentence about something else: the claim's own words are mostly not the sentence's
-    # ("the cycle hit bottom in 3Q25" citing a sentence that only dates a shift in sentiment to 3Q25). A claim in
-    # another script than its sentence (a Chinese answer from an English report) is held to its figures and names.
+    # ("the cycle hit bottom in 3Q25" citing a sentence that only dates a shift in sentiment to 3Q25).
     words = [fold(t) for t in lexical_tokens(claim) if t.isascii() and not t[:1].isdigit() and fold(t) not in QUALIFIERS]
-    if words and not (CJK.search(claim) and not CJK.search(allowed)):
+    if words and not across:
         shared = sum(held(w) for w in dict.fromkeys(words))
         if shared < MIN_SHARED_WORDS * len(set(words)):
             problems.append(f"wording ({shared} of {len(set(words))} of its words)")
@@ -344,7 +356,16 @@ def _figure_keys(text: str) -> set[str]:
     keys = set(figures(text))
     # "the top eight" supports an answer's "top 8".
     keys.update(str(_NUMBER_WORDS[m.group(1).lower()]) for m in _NUMBER_WORD.finditer(text))
+    # "42.3亿" supports an answer's "4.23 billion" (or "4,230 million").
+    for match in _CHINESE_SCALE.finditer(text):
+        value = Decimal(match.group(1))
+        keys.update(_plain(value * factor) for factor in _CHINESE_AS[match.group(2)])
     return keys
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _figure_supported(key: str, allowed: set[str]) -> bool:

@@ -20,6 +20,7 @@ from rag.catalog import Catalog
 from rag.chunk import Chunker, stored_chunk_units
 from rag.embed import Embedder
 from rag.errors import LoadError, RagError
+from rag.lexical import LEXICAL_VERSION, is_chinese
 from rag.load import iter_files, load_file
 from rag.store import VectorStore
 from rag.types import Chunk, Document, IngestReport
@@ -41,16 +42,20 @@ class Indexer:
     """Keeps Chroma and the catalog in step with a set of files."""
 
     def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, chunker: Chunker,
-                 batch_chunks: int = 512) -> None:
+                 batch_chunks: int = 512, multilingual: Embedder | None = None, cross_lingual: bool = True) -> None:
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
         self.batch_chunks = batch_chunks
-        # Part of every content hash, so changing the chunking or the embedder re-indexes everything.
+        # Chinese chunks go to the multilingual encoder only: the English one reads their Hanzi as [UNK].
+        self.multilingual = multilingual
+        self.cross_lingual = cross_lingual and multilingual is not None
+        # Part of every content hash, so changing the chunking, the tokens or an encoder re-indexes everything.
         # "units+sections": indexes built before chunks had units and sections are redone on the next ingest.
+        languages = f"/{multilingual.name}/{'cross' if self.cross_lingual else 'zh'}" if multilingual else ""
         self._fingerprint = (f"{chunker.chunk_tokens}/{chunker.overlap_tokens}/{embedder.name}/{embedder.dimension}"
-                             "/units+sections")
+                             f"/units+sections/lexical{LEXICAL_VERSION}{languages}")
 
     def recover(self) -> list[str]:
         """Remove every document a previous run left half-written; returns their ids."""
@@ -203,7 +208,9 @@ class Indexer:
                progress: IngestProgress, on_progress: ProgressCallback | None) -> None:
         self.catalog.mark_pending([(doc.doc_id, doc.source, h) for doc, h, _, _ in batch])
         self.store.delete_documents([doc.doc_id for doc, _, _, _ in batch])
-        items = [(doc, chunk) for doc, _, chunks, _ in batch for chunk in chunks]
+        all_items = [(doc, chunk) for doc, _, chunks, _ in batch for chunk in chunks]
+        languages = ["zh" if self.multilingual and is_chinese(chunk.text) else "en" for _, chunk in all_items]
+        items = [item for item, lang in zip(all_items, languages) if lang == "en"]
         # One encoder call for chunks and units alike keeps its batches full.
         texts = [chunk.indexed_text for _, chunk in items] + [unit for _, chunk in items for unit in chunk.units]
         encoded = self.embedder.embed_documents(texts)
@@ -211,6 +218,12 @@ class Indexer:
         for _, chunk in items:
             unit_vectors.append(encoded[position : position + len(chunk.units)])
             position += len(chunk.units)
+        if self.multilingual:
+            # Written before the chunk collection, like units: a chunk is found once all its vectors are in.
+            spoken = [(chunk, lang) for (_, chunk), lang in zip(all_items, languages)
+                      if lang == "zh" or self.cross_lingual]
+            self.store.upsert_multilingual(
+                spoken, self.multilingual.embed_documents([chunk.indexed_text for chunk, _ in spoken]))
         self.store.upsert(items, vectors, unit_vectors)
         self.catalog.write_ready([(doc, h, chunks) for doc, h, chunks, _ in batch])
         for _, _, chunks, existed in batch:
@@ -219,7 +232,7 @@ class Indexer:
             else:
                 report.added += 1
             report.chunks += len(chunks)
-        progress.chunks_embedded += len(items)
+        progress.chunks_embedded += len(all_items)
         if on_progress:
             on_progress(progress)
 

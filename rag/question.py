@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from rag.glossary import Glossary, load_glossary, phrase_in
-from rag.lexical import STOP_WORDS, fold, lexical_tokens
+from rag.lexical import STOP_WORDS, chinese_words, fold, lexical_tokens
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -181,7 +181,7 @@ class QuestionProfile:
         self.question = question
         question = _CONTRACTION.sub(r"\1 is", normalise_periods(question))
         self.normalised = question
-        self.tokens = list(dict.fromkeys(lexical_tokens(question)))
+        self.tokens = list(dict.fromkeys(lexical_tokens(question, within_words=True)))
         # A question's word also counts as present where a sentence says it in the report's words ("capex" /
         # "capital expenditure"): folded token -> phrases that stand for it.
         glossary = glossary or load_glossary()
@@ -210,6 +210,7 @@ class QuestionProfile:
                     self.anchors += lexical_tokens(written, keep_stop_words=True)
                     self.tokens += lexical_tokens(written, keep_stop_words=True)
         self.measured = self._measured(question)
+        self.chinese_head = _chinese_head(question) if self.is_chinese else ""
         self.quantity_noun, self.wants_count = self._quantity_noun(question)
         self.per_unit = self._per_unit(question)
         # What a figure measures; "What demand drivers ..." asks for drivers, not for demand.
@@ -326,6 +327,21 @@ class QuestionProfile:
             elif (word[:1].isupper() and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
                 anchors.extend(t for t in tokens if t not in QUALIFIERS)
         return list(dict.fromkeys(anchors))
+
+
+# A Chinese question names what it asks about just before its question word: "2026年的研发费用是多少？",
+# "质押物占持股比是什么？", "新晶圆厂总投资多少？".
+# Only for a figure or a thing asked for: before "什么时候" or "如何" stands a verb, not what is asked about.
+_CHINESE_ASK = re.compile(r"(?:是|为|有|约|大约|达到|共|一共)?(?:多少|什么(?!时候)|几|哪些|哪个|哪家)")
+
+
+def _chinese_head(question: str) -> str:
+    """The last word of two or more characters before a Chinese question's question word, the thing asked for
+    ("研发费用" of "2026年的研发费用是多少？"); empty when there is none."""
+    match = _CHINESE_ASK.search(question)
+    before = question[: match.start()] if match else ""
+    words = [w for w in chinese_words(before.rsplit("的", 1)[-1]) if len(w) > 1]
+    return words[-1] if words else ""
 
 
 _PHRASE_ENDS = STOP_WORDS | _AUXILIARIES | _HEAD_ENDS | _REPORTING_VERBS | _SUBJECT_ENDS

@@ -1,13 +1,17 @@
-"""Retrieve: a question -> ranked Hits, fusing four rankings of chunks by weighted reciprocal rank, within
-the documents the filters allow: dense (Chroma) and lexical (BM25) over whole chunks, and the same two over
-each chunk's best sentence or table row. The unit rankings find the one row of a long table, or the one
-sentence of a paragraph, that a question is about, where a whole-chunk vector or BM25 score dilutes it
-(TAT-QA dev hit@5 0.818 -> 0.858: see README, "Evaluation")."""
+"""Retrieve: a question -> ranked Hits, fusing rankings of chunks by weighted reciprocal rank, within the
+documents the filters allow: dense (Chroma) and lexical (BM25) over whole chunks, and the same two over each
+chunk's best sentence or table row. The unit rankings find the one row of a long table, or the one sentence of
+a paragraph, that a question is about, where a whole-chunk vector or BM25 score dilutes it (TAT-QA dev hit@5
+0.818 -> 0.858: see README, "Evaluation").
+
+Languages: English chunks and questions are embedded by all-MiniLM-L6-v2, Chinese ones by the multilingual
+encoder, whose space holds both languages. A Chinese question is ranked by BM25 and the multilingual vectors of
+every chunk (English ones too, when they have them); an English question adds the multilingual ranking of the
+Chinese chunks to its English rankings, so it reaches a Chinese report."""
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
 from collections import OrderedDict
@@ -15,11 +19,13 @@ from collections import OrderedDict
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
+import numpy as np
 from pydantic import Field
 
 from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import EmptyIndexError, FilterError
+from rag.lexical import is_chinese, lexical_tokens
 from rag.settings import RetrieveSettings
 from rag.store import VectorStore
 from rag.types import Hit
@@ -63,23 +69,27 @@ def _split_pair(pair: str) -> tuple[str, str]:
 class HybridRetriever:
     """Dense + BM25 retrieval, over chunks and over their units, fused by weighted reciprocal rank."""
 
-    def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: RetrieveSettings) -> None:
+    def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: RetrieveSettings,
+                 multilingual: Embedder | None = None) -> None:
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
+        self.multilingual = multilingual
         self.settings = settings
         # Analysts and dashboards repeat questions; the query embedding is the costliest step of a search.
-        self._query_vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._query_vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def _query_vector(self, question: str) -> list[float]:
+    def _query_vector(self, question: str, encoder: Embedder | None = None) -> list[float]:
+        encoder = encoder or self.embedder
+        key = (encoder.name, question)
         with self._cache_lock:
-            if question in self._query_vectors:
-                self._query_vectors.move_to_end(question)
-                return self._query_vectors[question]
-        vector = self.embedder.embed_query(question)
+            if key in self._query_vectors:
+                self._query_vectors.move_to_end(key)
+                return self._query_vectors[key]
+        vector = encoder.embed_query(question)
         with self._cache_lock:
-            self._query_vectors[question] = vector
+            self._query_vectors[key] = vector
             if len(self._query_vectors) > 4096:
                 self._query_vectors.popitem(last=False)
         return vector
@@ -105,17 +115,30 @@ class HybridRetriever:
 
     def _retrieve(self, question: str, top_k: int, doc_ids: set[str] | None, mode: str) -> list[Hit]:
         candidates = max(self.settings.candidates, top_k)
-        # The lexical baseline needs no embedding (nor then a relevance, which is dense similarity).
-        query_vector = self._query_vector(question) if mode in ("hybrid", "dense") else None
+        chinese = is_chinese(question)
+        # The lexical baseline needs no embedding (nor then a relevance, which is dense similarity). The English
+        # encoder reads a Chinese question's Hanzi as [UNK]: its rankings would only add noise.
+        dense_wanted = mode in ("hybrid", "dense")
+        query_vector = (self._query_vector(question)
+                        if dense_wanted and not (chinese and self.multilingual is not None) else None)
+        across_vector = (self._query_vector(question, self.multilingual)
+                         if dense_wanted and self.multilingual is not None
+                         and (chinese or self.catalog.holds_chinese()) else None)
         dense = self.store.query(query_vector, candidates, doc_ids) if query_vector is not None else []
+        across = (self.store.query_multilingual(across_vector, candidates, doc_ids, chinese_only=not chinese)
+                  if across_vector is not None else [])
         lexical = self.catalog.lexical_search(question, candidates, doc_ids) if mode in ("hybrid", "lexical") else []
-        rankings = [(self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical)]
         if mode == "hybrid":
-            rankings += [(self.settings.unit_dense_weight, self.store.query_units(query_vector, candidates, doc_ids)),
-                         (self.settings.unit_lexical_weight, self.catalog.unit_search(question, candidates, doc_ids))]
+            rankings = [(self.settings.dense_weight, dense), (self.settings.lexical_weight, lexical),
+                        (self.settings.unit_lexical_weight, self.catalog.unit_search(question, candidates, doc_ids)),
+                        (self.settings.multilingual_weight_zh if chinese else self.settings.multilingual_weight_en,
+                         across)]
+            if query_vector is not None:
+                rankings.append((self.settings.unit_dense_weight,
+                                 self.store.query_units(query_vector, candidates, doc_ids)))
         else:
             # The baselines rank whole chunks by one signal each, at full weight.
-            rankings = [(1.0, dense or lexical)]
+            rankings = [(1.0, (dense or across) if mode == "dense" else lexical)]
         fused: dict[str, float] = {}
         for weight, ranking in rankings:
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
@@ -123,15 +146,18 @@ class HybridRetriever:
         records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
         for cid, record in records.items():
             # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
-            if len(record.text.split()) < self.settings.short_chunk_words:
+            # Words counted as BM25 sees them: Chinese has no spaces, and a whole paragraph of it is one "word".
+            if len(lexical_tokens(record.text, keep_stop_words=True)) < self.settings.short_chunk_words:
                 fused[cid] *= self.settings.short_chunk_penalty
         ranked = sorted(fused, key=lambda cid: -fused[cid])
         ranked = [cid for cid in ranked if cid in records][:top_k]
-        similarity = dict(dense)
-        missing = [cid for cid in ranked if cid not in similarity]
-        if query_vector is not None:
-            for cid, vector in self.store.vectors(missing).items():
-                similarity[cid] = _cosine(query_vector, vector)
+        # Relevance is the dense similarity, by the English encoder where it has the chunk and the question.
+        similarity = {**dict(across), **dict(dense)}
+        for vector, lookup in ((query_vector, self.store.vectors), (across_vector, self.store.multilingual_vectors)):
+            missing = [cid for cid in ranked if cid not in similarity]
+            if vector is not None and missing:
+                for cid, found in lookup(missing).items():
+                    similarity[cid] = _cosine(vector, found)
         hits = []
         for rank, cid in enumerate(ranked, start=1):
             r = records[cid]
@@ -143,9 +169,9 @@ class HybridRetriever:
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
+    x, y = np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+    norm = float(np.linalg.norm(x) * np.linalg.norm(y))
+    return float(x @ y) / norm if norm else 0.0
 
 
 class ReportRetriever(BaseRetriever):

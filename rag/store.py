@@ -2,8 +2,11 @@
 server (HttpClient). Vectors are always computed by our embedder and passed in, so Chroma never loads
 (or downloads) a model of its own.
 
-Two collections: one vector per chunk (`<collection>`), and one per retrieval unit of a chunk, its sentences
-and table rows (`<collection>__units`), each unit tagged with its chunk and document."""
+Three collections: one all-MiniLM-L6-v2 vector per English chunk (`<collection>`), one per retrieval unit of an
+English chunk, its sentences and table rows (`<collection>__units`), each unit tagged with its chunk and
+document, and one multilingual vector per Chinese chunk, and per English chunk when cross-lingual search is on
+(`<collection>__multilingual`, tagged with the chunk's language). A chunk is in `<collection>` or has
+lang "zh" in `<collection>__multilingual`, never neither."""
 
 from __future__ import annotations
 
@@ -27,12 +30,20 @@ class VectorStore(Protocol):
 
     def upsert_units(self, chunks: list[Chunk], unit_vectors: list[list[list[float]]]) -> None: ...
 
+    def upsert_multilingual(self, items: list[tuple[Chunk, str]], vectors: list[list[float]]) -> None: ...
+
+    def query_multilingual(self, vector: list[float], limit: int, doc_ids: set[str] | None,
+                           chinese_only: bool = False) -> list[tuple[str, float]]: ...
+
+    def multilingual_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]: ...
+
     def vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]: ...
 
     def count(self) -> int: ...
 
 
 UNITS_SUFFIX = "__units"
+MULTILINGUAL_SUFFIX = "__multilingual"
 # Documents per Chroma "$in" filter: Chroma spends one SQL variable on each, and SQLite allows 32,766.
 FILTER_PART = 10_000
 
@@ -65,6 +76,8 @@ class ChromaStore:
                 name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"})
             self._units = self._client.get_or_create_collection(
                 name=collection + UNITS_SUFFIX, embedding_function=None, metadata={"hnsw:space": "cosine"})
+            self._multilingual = self._client.get_or_create_collection(
+                name=collection + MULTILINGUAL_SUFFIX, embedding_function=None, metadata={"hnsw:space": "cosine"})
         except StoreError:
             raise
         except Exception as exc:  # chromadb raises ValueError, ConnectionError, httpx errors, ...
@@ -91,12 +104,15 @@ class ChromaStore:
                 raise StoreError(f"Chroma write failed for {part[0][0].doc_id}: {exc}") from exc
 
     def upsert_units(self, chunks: list[Chunk], unit_vectors: list[list[list[float]]]) -> None:
-        """Write the vectors of `chunks`' units (one list per chunk, one vector per `chunk.units`)."""
+        """Write the vectors of `chunks`' units (one list per chunk, one vector per `chunk.unit_vector_ids`, or
+        per `chunk.units` where that is None)."""
         # In an ingest, units go first: a chunk is only found once its own vector is written, and a crash in
         # between leaves the document pending, to be deleted from both collections.
+        # A unit keeps its index in `chunk.units` as its id even where only some units have vectors.
         rows = [(f"{chunk.chunk_id}/{n}", vector, {"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id})
                 for chunk, vectors in zip(chunks, unit_vectors, strict=True)
-                for n, vector in enumerate(vectors)]
+                for n, vector in zip(chunk.unit_vector_ids if chunk.unit_vector_ids is not None
+                                     else range(len(vectors)), vectors, strict=True)]
         for i in range(0, len(rows), self.write_batch):
             part = rows[i : i + self.write_batch]
             try:
@@ -104,6 +120,17 @@ class ChromaStore:
                                    metadatas=[r[2] for r in part])
             except Exception as exc:
                 raise StoreError(f"Chroma write failed for units of {part[0][2]['doc_id']}: {exc}") from exc
+
+    def upsert_multilingual(self, items: list[tuple[Chunk, str]], vectors: list[list[float]]) -> None:
+        """Write the multilingual vectors of (chunk, language) pairs, language "zh" or "en"."""
+        for i in range(0, len(items), self.write_batch):
+            part = items[i : i + self.write_batch]
+            try:
+                self._multilingual.upsert(
+                    ids=[c.chunk_id for c, _ in part], embeddings=vectors[i : i + self.write_batch],
+                    metadatas=[{"doc_id": c.doc_id, "lang": lang} for c, lang in part])
+            except Exception as exc:
+                raise StoreError(f"Chroma write failed for multilingual vectors of {part[0][0].doc_id}: {exc}") from exc
 
     @staticmethod
     def _metadata(doc: Document, chunk: Chunk) -> dict:
@@ -131,6 +158,7 @@ class ChromaStore:
                 where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
                 self._collection.delete(where=where)
                 self._units.delete(where=where)
+                self._multilingual.delete(where=where)
         except Exception as exc:
             raise StoreError(f"Chroma delete failed: {exc}") from exc
 
@@ -147,10 +175,17 @@ class ChromaStore:
             best.setdefault(chunk_id, similarity)
         return list(best.items())[:limit]
 
+    def query_multilingual(self, vector: list[float], limit: int, doc_ids: set[str] | None,
+                           chinese_only: bool = False) -> list[tuple[str, float]]:
+        """Nearest chunks by multilingual vector, [(chunk_id, cosine similarity)], best first; `chinese_only`
+        keeps to Chinese chunks (an English question's English chunks are ranked by the English encoder)."""
+        return self._nearest(self._multilingual, vector, limit, doc_ids, {"lang": "zh"} if chinese_only else None)
+
     @staticmethod
-    def _nearest(collection, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
+    def _nearest(collection, vector: list[float], limit: int, doc_ids: set[str] | None,
+                 also: dict | None = None) -> list[tuple[str, float]]:
         if doc_ids is None:
-            return ChromaStore._query(collection, vector, limit, None)
+            return ChromaStore._query(collection, vector, limit, also)
         # Chroma turns "$in" into one SQL variable per value and fails past SQLite's 32,766. The nearest items
         # of a large filter are the nearest among each part's nearest, so querying in parts stays exact.
         ids = sorted(doc_ids)
@@ -158,7 +193,7 @@ class ChromaStore:
         for i in range(0, len(ids), FILTER_PART):
             part = ids[i : i + FILTER_PART]
             where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
-            found += ChromaStore._query(collection, vector, limit, where)
+            found += ChromaStore._query(collection, vector, limit, {"$and": [where, also]} if also else where)
         return sorted(found, key=lambda item: -item[1])[:limit]
 
     @staticmethod
@@ -173,6 +208,9 @@ class ChromaStore:
 
     def vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
         return self._vectors(self._collection, chunk_ids)
+
+    def multilingual_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
+        return self._vectors(self._multilingual, chunk_ids)
 
     def unit_vectors(self, unit_ids: list[str]) -> dict[str, list[float]]:
         """Vectors of units by id ("<chunk_id>/<n>", n counting the chunk's units from 0)."""
@@ -189,14 +227,18 @@ class ChromaStore:
         return {item_id: list(vec) for item_id, vec in zip(result["ids"], result["embeddings"])}
 
     def ids_for(self, doc_id: str) -> list[str]:
-        try:
-            return list(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
-        except Exception as exc:
-            raise StoreError(f"Chroma read failed: {exc}") from exc
+        """Ids of the document's chunks, English ones from the chunk collection and Chinese ones from the
+        multilingual one."""
+        return self._chunk_ids({"doc_id": doc_id})
 
     def all_ids(self) -> list[str]:
+        return self._chunk_ids(None)
+
+    def _chunk_ids(self, where: dict | None) -> list[str]:
+        chinese = {"lang": "zh"} if where is None else {"$and": [where, {"lang": "zh"}]}
         try:
-            return list(self._collection.get(include=[])["ids"])
+            return (list(self._collection.get(where=where, include=[])["ids"])
+                    + list(self._multilingual.get(where=chinese, include=[])["ids"]))
         except Exception as exc:
             raise StoreError(f"Chroma read failed: {exc}") from exc
 
@@ -207,7 +249,9 @@ class ChromaStore:
             raise StoreError(f"Chroma read failed: {exc}") from exc
 
     def count(self) -> int:
+        """Chunks stored: English ones in the chunk collection, Chinese ones in the multilingual one."""
         try:
-            return int(self._collection.count())
+            chinese = len(self._multilingual.get(where={"lang": "zh"}, include=[])["ids"])
+            return int(self._collection.count()) + chinese
         except Exception as exc:
             raise StoreError(f"Chroma count failed: {exc}") from exc
