@@ -21,8 +21,10 @@ from rag.types import Answer
 log = logging.getLogger(__name__)
 
 # C0 control characters other than tab and line breaks: no one types them, and NUL breaks SQLite and Chroma
-# text handling further in.
+# text handling further in. An unpaired surrogate (JSON allows "\ud800") is no character at all: the
+# tokenizers refuse it.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 GENERATIVE_GATED = ("local",)  # the in-process model; a remote OpenAI-compatible server queues on its own
 
@@ -54,10 +56,9 @@ class ChatService:
 
     def check_question(self, question: str) -> str:
         question = self.assistant.check_question(question)
-        control = _CONTROL.search(question)
-        if control:
-            raise BadQuestionError(f"the question holds the control character {control.group(0)!r} at position "
-                                   f"{control.start()}; send plain text")
+        check_text(question, "the question")
+        if not any(ch.isalnum() for ch in question):
+            raise BadQuestionError("the question holds no letters or digits")
         return question
 
     def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
@@ -154,6 +155,16 @@ class ChatService:
             data["condensed_question"] = turn.standalone
         data["passages"] = passages_for(answer)
         return data
+
+
+def check_text(text: str, what: str) -> str:
+    """`text`, or BadQuestionError naming the first character in it that is not text."""
+    for pattern, kind in ((_CONTROL, "the control character"), (_SURROGATE, "the unpaired surrogate")):
+        found = pattern.search(text)
+        if found:
+            raise BadQuestionError(f"{what} holds {kind} {found.group(0)!r} at position {found.start()}; "
+                                   "send plain text")
+    return text
 
 
 def passages_for(answer: Answer) -> list[dict]:

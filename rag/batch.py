@@ -151,8 +151,25 @@ def _jsonl_records(path: Path, encoding: str | None = None) -> list[tuple[int, d
             raise RagError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
         if not isinstance(record, dict):
             raise RagError(f"{path}:{number}: each line must be a JSON object with a 'question'")
+        if not _is_text(record):
+            # JSON can escape what no text file holds: "\u0000", or half of a surrogate pair ("\ud800").
+            raise RagError(f"{path}:{number}: a value holds NUL or an unpaired surrogate, which is not text")
         records.append((number, record))
     return records
+
+
+def _is_text(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")  # only an unpaired surrogate fails
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_is_text(k) and _is_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_text(v) for v in value)
+    return True
 
 
 def _csv_rows(path: Path, encoding: str | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -371,6 +388,10 @@ class BatchRunner:
                            f"{', '.join(OUTPUT_FORMATS)}")
         if workers < 1:
             raise RagError(f"workers must be at least 1, not {workers}")
+        from rag.retrieve import parse_filters
+
+        # A bad filter would fail every question, one row at a time: refuse it before the first.
+        parse_filters(filters)
         if not output.parent.is_dir():
             raise RagError(f"{output.parent}: no such folder for the output")
         journal = journal_path(output)

@@ -29,6 +29,7 @@ from api.deps import AssistantDep, CallerDep, ServiceDep
 from api.errors import ApiError
 from rag.batch import INPUT_FORMATS, BatchProgress, BatchRunner, atomic_write, read_batch, read_journal, render
 from rag.errors import RagError
+from rag.retrieve import parse_filters
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,9 @@ class BatchJobs:
         source = folder / f"input{suffix}"
         source.write_bytes(data)
         try:
-            # Read now so a bad file is a 400 on upload, not a failed job found later.
+            # Read now so a bad file (or filter) is a 400 on upload, not a failed job found later.
             items = read_batch(source, column=column, encoding=encoding)
+            parse_filters(filters)
             if llm:
                 assistant.resolve_answerer(llm)
         except RagError as exc:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import CallerDep, ServiceDep
 from api.errors import ApiError, rag_error_payload
 from api.schemas import CitationOut
-from api.service import ChatService, Turn
+from api.service import ChatService, Turn, check_text
 from rag.chunk import count_tokens
 from rag.types import Answer
 
@@ -155,7 +155,8 @@ def _turn(request: ChatCompletionRequest, service: ChatService) -> Turn:
     if request.messages[-1].role != "user" or not request.messages[-1].text().strip():
         raise ApiError(422, "the last message must be a non-empty user message (the question)", "invalid_request",
                        param="messages")
-    history = [(m.role, m.text()) for m in request.messages[:-1] if m.role in ("user", "assistant") and m.text()]
+    history = [(m.role, check_text(m.text(), f"message {i + 1}")) for i, m in enumerate(request.messages[:-1])
+               if m.role in ("user", "assistant") and m.text()]
     return service.prepare(request.messages[-1].text(), answerer_for(request.model), history=history,
                            new_conversation=False, filters=request.filters)
 

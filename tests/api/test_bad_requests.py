@@ -33,6 +33,30 @@ def test_nul_in_the_question_is_refused_on_every_route(server, route, question):
     assert "control character '\\x00'" in error["message"] and error["param"] == param
 
 
+@pytest.mark.parametrize("route", ["/v1/ask", "/v1/ask/stream", "/v1/chat/completions"])
+def test_an_unpaired_surrogate_is_refused_not_a_500(server, route):
+    body = '{"question": "\\ud800 growth?"}' if route != "/v1/chat/completions" else \
+        '{"messages": [{"role": "user", "content": "\\ud800 growth?"}]}'
+    with server.client() as client:
+        response = client.post(route, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 422) and "unpaired surrogate" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("question", ["?!", "\u202e\u200b", "..."])
+def test_a_question_without_letters_or_digits_is_refused(server, question):
+    with server.client() as client:
+        response = client.post("/v1/ask", json={"question": question})
+    assert response.status_code == 422 and "no letters or digits" in response.json()["error"]["message"]
+
+
+def test_nul_in_an_earlier_openai_message_is_refused_naming_it(server):
+    with server.client() as client:
+        response = client.post("/v1/chat/completions", json={"messages": [
+            {"role": "user", "content": "a\x00"}, {"role": "assistant", "content": "b"},
+            {"role": "user", "content": GROWTH}]})
+    assert response.status_code == 400 and "message 1 holds the control character" in response.json()["error"]["message"]
+
+
 @pytest.mark.parametrize("route", ["/v1/ask", "/v1/chat/completions"])
 def test_stream_must_be_a_boolean_not_a_string(server, route):
     with server.client() as client:

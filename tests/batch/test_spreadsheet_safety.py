@@ -109,3 +109,33 @@ def test_a_big_workbook_is_parsed_without_stalling_other_requests(client, tmp_pa
     assert result["response"].status_code == 400 and "no 'question' column" in result["response"].text
     assert result["seconds"] > 1.0, "the workbook must take a while to read for this test to mean anything"
     assert slowest < result["seconds"] / 2
+
+
+@pytest.mark.parametrize("escape", ["\\u0000", "\\ud800"])
+def test_jsonl_escapes_that_are_not_text_are_refused_naming_the_line(tmp_path, escape):
+    path = tmp_path / "q.jsonl"
+    path.write_text(f'{{"question": "{GROWTH}"}}\n{{"question": "growth{escape}?"}}\n', encoding="utf-8")
+    with pytest.raises(RagError, match=r"q\.jsonl:2: a value holds NUL or an unpaired surrogate"):
+        read_batch(path)
+
+
+def test_an_escaped_emoji_is_text(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "Growth \\ud83d\\ude80 in 2026?"}\n', encoding="utf-8")
+    assert read_batch(path)[0].question == "Growth \U0001F680 in 2026?"
+
+
+def test_a_bad_filter_is_refused_on_upload_not_row_by_row(client):  # noqa: F811
+    response = client.post("/v1/batch", files={"file": ("q.txt", GROWTH.encode(), "text/plain")},
+                           data={"filter": "colour=red"})
+    assert response.status_code == 400 and "unknown filter 'colour'" in response.json()["error"]["message"]
+
+
+def test_cli_refuses_a_bad_filter_before_answering(sample_index, tmp_path):
+    path = tmp_path / "q.txt"
+    path.write_text(GROWTH + "\n", encoding="utf-8")
+    run = rag_batch(str(path), "--filter", "colour=red", "--out", str(tmp_path / "a.jsonl"), "--index",
+                    str(sample_index))
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 1 and "unknown filter 'colour'" in stderr
+    assert not (tmp_path / "a.jsonl").exists()
