@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "loading", "error"]
+    documents: int | None = Field(None, description="Indexed documents, once ready.")
+    error: str | None = Field(None, description="Why the server cannot answer, when status is error.")
+
+
+@router.get("/healthz", response_model=Health)
 def healthz() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Still loading, or the index is unusable"}})
+@router.get("/readyz", response_model=Readiness, responses={
+    503: {"model": Readiness, "description": "Still loading, or the index is unusable"}})
 def readyz(request: Request):
     state = request.app.state
     if state.ready_error:
