@@ -8,6 +8,7 @@ when it is cut from inside a table, the table's title and header row as `context
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from collections.abc import Callable
@@ -102,6 +103,28 @@ def retrieval_units(text: str, table_title_at: Callable[[int], str]) -> list[str
     return units
 
 
+# A sentence this short (a heading, a label, a line of a list) is matched well enough by its chunk's vector and
+# by BM25 over units; encoding it on its own would cost as much per text as a whole chunk for little gain.
+UNIT_VECTOR_MIN_WORDS = 8
+
+
+def units_to_embed(units: list[str], chunk_text: str) -> list[int]:
+    """Which of a chunk's units get a vector of their own: table rows (headed by their table's title, or cells
+    joined by " | ") and sentences of at least UNIT_VECTOR_MIN_WORDS words, but none when the chunk is that one
+    unit (its vector would repeat the chunk's), and each text once."""
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for n, unit in enumerate(units):
+        is_row = unit.startswith("Table:") or " | " in unit
+        if unit in seen or not (is_row or len(unit.split()) >= UNIT_VECTOR_MIN_WORDS):
+            continue
+        seen.add(unit)
+        chosen.append(n)
+    if len(chosen) == 1 and units[chosen[0]].strip() == chunk_text.strip():
+        return []
+    return chosen
+
+
 def stored_chunk_units(text: str, context: str) -> list[str]:
     """The units of a chunk known only by its stored text and context (a catalog written before units existed):
     rows (lines with " | ") are headed by the last "Table:" line before them, or by the context's."""
@@ -116,6 +139,18 @@ def stored_chunk_units(text: str, context: str) -> list[str]:
     return retrieval_units(text, title_at)
 
 
+def _in_table(tables: list[tuple[int, int, str]], offset: int) -> bool:
+    return _table_at(tables, offset) is not None
+
+
+def _table_at(tables: list[tuple[int, int, str]], offset: int) -> tuple[int, int, str] | None:
+    """The table holding `offset` (tables are disjoint spans in text order), found by bisection."""
+    at = bisect.bisect_right(tables, (offset, float("inf"), "")) - 1
+    if at >= 0 and tables[at][0] <= offset < tables[at][1]:
+        return tables[at]
+    return None
+
+
 class Chunker:
     """Packs whole sentences into chunks of at most `chunk_tokens`, repeating up to `overlap_tokens` of
     trailing sentences at the start of the next chunk."""
@@ -127,7 +162,8 @@ class Chunker:
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
         self._headings = [(s, h) for s, e in sentence_spans(doc.text) if (h := heading_of(doc.text, s, e))
-                          and not any(t_start <= s < t_end for t_start, t_end, _ in doc.tables)]
+                          and not _in_table(doc.tables, s)]
+        self._heading_starts = [s for s, _ in self._headings]
         # A chunk never spans two pages: its single page number must hold for all of its text.
         for units in self._by_page(doc, self._units(doc.text)):
             self._pack(doc, units, chunks)
@@ -190,14 +226,21 @@ class Chunker:
     def _make_chunk(self, doc: Document, index: int, start: int, end: int) -> Chunk:
         text = doc.text[start:end]
         context = ""
-        for t_start, t_end, header in doc.tables:
+        first = max(0, bisect.bisect_right(doc.tables, (start, float("inf"), "")) - 1)
+        for t_start, t_end, header in doc.tables[first:]:
+            if t_start >= end:
+                break
             # A chunk cut from a table must show its title and column names: repeat them when the chunk's own
             # text lacks any of them (it starts past the header row, or the title sits outside the text).
             if start < t_end and end > t_start and not all(line in text for line in header.split("\n")):
                 context = header
                 break
         units = self._retrieval_units(doc, start, end)
-        section = next((h for s, h in reversed(self._headings) if s < start), "")
+        embedded = units_to_embed(units, text)
+        # Headings are in text order: the last one before the chunk is found by bisection, not by a scan per
+        # chunk (50,000 heading-like lines made that scan the slowest step of chunking).
+        at = bisect.bisect_left(self._heading_starts, start)
+        section = self._headings[at - 1][1] if at else ""
         digest = hashlib.sha256(f"{doc.doc_id}\x00{start}\x00{end}\x00{text}".encode()).hexdigest()[:12]
         return Chunk(
             chunk_id=f"{doc.doc_id}#{index}-{digest}",
@@ -209,13 +252,14 @@ class Chunker:
             page=doc.page_at(start),
             context=context,
             units=units,
+            unit_vector_ids=embedded,
             section=section,
         )
 
     @staticmethod
     def _retrieval_units(doc: Document, start: int, end: int) -> list[str]:
         def title_at(offset: int) -> str:
-            header = next((h for t_start, t_end, h in doc.tables if t_start <= start + offset < t_end), "")
-            return header.split("\n", 1)[0]
+            table = _table_at(doc.tables, start + offset)
+            return table[2].split("\n", 1)[0] if table else ""
 
         return retrieval_units(doc.text[start:end], title_at)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.catalog import Catalog
-from rag.chunk import Chunker, stored_chunk_units
+from rag.chunk import Chunker, stored_chunk_units, units_to_embed
 from rag.embed import Embedder
 from rag.errors import LoadError, RagError
 from rag.lexical import LEXICAL_VERSION, is_chinese
@@ -122,9 +122,14 @@ class Indexer:
                     report.failed.append({"path": str(path), "error": f"{path}: doc_id {doc.doc_id!r} already "
                                           "used by another file in this run"})
                     continue
+                previous = known.get(doc.doc_id)
+                if previous and previous[2] != source and Path(previous[2]).exists():
+                    # A corpus line naming another file's document would silently replace it.
+                    report.failed.append({"path": str(path), "error": f"{path}: doc_id {doc.doc_id!r} is already "
+                                          f"indexed from {previous[2]}; give this document another doc_id"})
+                    continue
                 seen_doc_ids.add(doc.doc_id)
                 content_hash = self._content_hash(doc)
-                previous = known.get(doc.doc_id)
                 if previous and previous[0] == content_hash and previous[1] == "ready":
                     report.unchanged += 1
                     continue
@@ -160,12 +165,13 @@ class Indexer:
             chunks = missing[i : i + self.batch_chunks]
             for chunk in chunks:
                 chunk.units = stored_chunk_units(chunk.text, chunk.context)
-            texts = [unit for chunk in chunks for unit in chunk.units]
-            vectors = self.embedder.embed_documents(texts) if texts else []
+                chunk.unit_vector_ids = units_to_embed(chunk.units, chunk.text)
+            texts = [chunk.units[n] for chunk in chunks for n in _vector_ids(chunk)]
+            vectors = _embed_once(self.embedder, texts) if texts else []
             unit_vectors, position = [], 0
             for chunk in chunks:
-                unit_vectors.append(vectors[position : position + len(chunk.units)])
-                position += len(chunk.units)
+                unit_vectors.append(vectors[position : position + len(_vector_ids(chunk))])
+                position += len(_vector_ids(chunk))
             self.store.upsert_units(chunks, unit_vectors)
             self.catalog.add_units(chunks)
             done += len(chunks)
@@ -212,18 +218,25 @@ class Indexer:
         languages = ["zh" if self.multilingual and is_chinese(chunk.text) else "en" for _, chunk in all_items]
         items = [item for item, lang in zip(all_items, languages) if lang == "en"]
         # One encoder call for chunks and units alike keeps its batches full.
-        texts = [chunk.indexed_text for _, chunk in items] + [unit for _, chunk in items for unit in chunk.units]
-        encoded = self.embedder.embed_documents(texts)
+        embedded = [[chunk.units[n] for n in _vector_ids(chunk)] for _, chunk in items]
+        texts = [chunk.indexed_text for _, chunk in items] + [unit for units in embedded for unit in units]
+        encoded = _embed_once(self.embedder, texts)
         vectors, unit_vectors, position = encoded[: len(items)], [], len(items)
-        for _, chunk in items:
-            unit_vectors.append(encoded[position : position + len(chunk.units)])
-            position += len(chunk.units)
+        for (_, chunk), units, vector in zip(items, embedded, vectors):
+            unit_vectors.append(encoded[position : position + len(units)])
+            position += len(units)
+            if not units and chunk.units:
+                # A chunk that is one short passage still takes part in the unit ranking, through its own
+                # vector and at no encoder cost: without it, it would rank below chunks found by all four
+                # rankings even where it is the best match.
+                chunk.unit_vector_ids = [0]
+                unit_vectors[-1] = [vector]
         if self.multilingual:
             # Written before the chunk collection, like units: a chunk is found once all its vectors are in.
             spoken = [(chunk, lang) for (_, chunk), lang in zip(all_items, languages)
                       if lang == "zh" or self.cross_lingual]
             self.store.upsert_multilingual(
-                spoken, self.multilingual.embed_documents([chunk.indexed_text for chunk, _ in spoken]))
+                spoken, _embed_once(self.multilingual, [chunk.indexed_text for chunk, _ in spoken]))
         self.store.upsert(items, vectors, unit_vectors)
         self.catalog.write_ready([(doc, h, chunks) for doc, h, chunks, _ in batch])
         for _, _, chunks, existed in batch:
@@ -255,6 +268,20 @@ class Indexer:
         self.catalog.mark_pending([(d, records[d].source, records[d].content_hash) for d in doc_ids if d in records])
         self.store.delete_documents(doc_ids)
         self.catalog.delete_documents(doc_ids)
+
+
+def _vector_ids(chunk: Chunk) -> list[int]:
+    return chunk.unit_vector_ids if chunk.unit_vector_ids is not None else list(range(len(chunk.units)))
+
+
+def _embed_once(embedder: Embedder, texts: list[str]) -> list[list[float]]:
+    """Vectors of `texts`, each distinct text encoded once: filings repeat boilerplate sentences, table titles
+    and whole rows ("Total" lines, footnote markers) across pages and chunk overlaps."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == len(texts):
+        return embedder.embed_documents(texts)
+    by_text = dict(zip(distinct, embedder.embed_documents(distinct)))
+    return [by_text[text] for text in texts]
 
 
 __all__ = ["Indexer", "IngestProgress", "RagError"]

@@ -58,6 +58,9 @@ class Chunk:
     # The chunk's sentences, and its table rows each headed by the table's title. Each is embedded and
     # matched on its own, so a long table or paragraph is found by the one row or sentence that answers.
     units: list[str] = field(default_factory=list)
+    # Indices into `units` of those embedded on their own (rows, sentences long enough to matter); None: all of
+    # them. The rest are matched by BM25 only: their own vector would cost the encoder as much as a chunk's.
+    unit_vector_ids: list[int] | None = None
     # The heading in force where the chunk starts ("AI edge", "Risk warning"): what its lists are about.
     section: str = ""
 
