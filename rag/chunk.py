@@ -97,7 +97,7 @@ def retrieval_units(text: str, table_title_at: Callable[[int], str]) -> list[str
     for s, e in sentence_spans(text):
         sentence = text[s:e]
         title = table_title_at(s).split(" | columns:", 1)[0]
-        if title.startswith("Table:") and not sentence.startswith("Table:"):
+        if title.startswith("Table:") and not sentence.startswith("Table:") and sentence not in title:
             sentence = f"{title} {sentence}"
         units.append(sentence)
     return units

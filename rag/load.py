@@ -457,7 +457,7 @@ def _rejoin_wrapped_lines(text: str) -> str:
     for line in text.split("\n"):
         line = line.strip()
         if out and line and out[-1] and _ENDS_INSIDE_SENTENCE.search(out[-1]) and " | " not in out[-1] + line and (
-                line[0].islower() or (len(out[-1]) >= _WRAP_MIN_CHARS and line[0].isalpha()
+                line[0].islower() or (len(out[-1]) >= _WRAP_MIN_CHARS and line[0].isalnum()
                                       and not _title_case(out[-1]))):
             out[-1] = out[-1][:-1] if out[-1].endswith("-") and line[0].islower() else out[-1] + " "
             out[-1] += line

@@ -8,7 +8,9 @@ import json
 
 import pytest
 from tests.conftest import SAMPLE_REPORT, make_settings
-from tests.fixtures.documents import make_bad_files, make_docx, make_html, make_jsonl, make_markdown, make_pdf
+from tests.fixtures.documents import (
+    make_bad_files, make_docx, make_filing_pdf, make_html, make_jsonl, make_markdown, make_pdf,
+)
 
 from rag.assistant import Assistant
 from rag.errors import LoadError, RagError
@@ -387,3 +389,15 @@ def test_a_jsonl_line_reusing_an_indexed_files_doc_id_is_refused(open_index, tmp
     assert assistant.catalog.chunk_ids("kestrel.txt") == before
     [hit] = assistant.search("brake fault recall", k=1)
     assert hit.doc_id == "kestrel.txt" and "Kestrel" in hit.text
+
+
+def test_a_question_about_one_pdf_table_row_finds_that_rows_page(open_index, tmp_path):
+    assistant = open_index()
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    make_filing_pdf(folder / "halcyon.pdf")
+    make_pdf(folder / "zephyr.pdf")
+    assert assistant.ingest([folder]).failed == []
+    [hit] = assistant.search("How much air freight revenue in 2023?", k=1)
+    assert hit.doc_id == "halcyon.pdf" and hit.page == 3
+    assert "Air freight 2,304 2,118 1,987" in hit.text

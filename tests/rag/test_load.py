@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from tests.fixtures.documents import (
-    CHINESE_TEXT, TABLE_HEADER, TABLE_TITLE, make_bad_files, make_docx, make_encoded_text, make_html,
-    make_jsonl, make_markdown, make_pdf,
+    CHINESE_TEXT, FILING_HEADER, FILING_PROSE, FILING_TABLE, FILING_TABLE_TITLE, TABLE_HEADER, TABLE_TITLE,
+    make_bad_files, make_docx, make_encoded_text, make_filing_pdf, make_html, make_jsonl, make_markdown, make_pdf,
 )
 
 from rag.chunk import Chunker
@@ -28,6 +28,48 @@ def test_pdf_keeps_page_numbers_on_chunks(tmp_path):
         naming = [c for c in chunks if company in c.text]
         assert naming, company
         assert all(c.page == page for c in naming), [(c.page, c.text) for c in naming]
+
+
+def test_pdf_running_header_and_page_numbers_are_dropped_and_pages_kept(tmp_path):
+    [doc] = load_file(make_filing_pdf(tmp_path / "halcyon.pdf"), "halcyon.pdf")
+    assert [p.page for p in doc.pages] == [1, 2, 3, 4]
+    assert "Halcyon Freight Inc." not in doc.text and FILING_HEADER.split(" | ")[1] not in doc.text
+    lines = doc.text.split("\n")
+    assert not any(line.strip() in {"1", "2", "3", "4"} for line in lines)
+    assert doc.text[doc.pages[3].start :].startswith("Capital expenditure of 310 million")
+
+
+def test_pdf_lines_wrapped_by_the_page_are_rejoined_into_sentences(tmp_path):
+    [doc] = load_file(make_filing_pdf(tmp_path / "halcyon.pdf"), "halcyon.pdf")
+    # fpdf2 wraps these paragraphs over two or three lines; each sentence must come back whole.
+    for prose in (p for p in FILING_PROSE if p):
+        assert prose.strip() in doc.text.split("\n")
+
+
+def test_pdf_table_rows_become_units_headed_by_title_and_column_line(tmp_path):
+    [doc] = load_file(make_filing_pdf(tmp_path / "halcyon.pdf"), "halcyon.pdf")
+    [(start, end, header)] = doc.tables
+    assert header == f"Table: {FILING_TABLE_TITLE}\n{FILING_TABLE[0]}"
+    assert doc.text[start:end].split("\n")[-1] == FILING_TABLE[-1]
+    chunks = Chunker(ChunkSettings()).chunk(doc)
+    [table_chunk] = [c for c in chunks if "Air freight" in c.text]
+    assert table_chunk.page == 3
+    row_unit = f"Table: {FILING_TABLE_TITLE} Air freight 2,304 2,118 1,987"
+    assert row_unit in table_chunk.units
+    assert table_chunk.units.index(row_unit) in table_chunk.unit_vector_ids
+
+
+def test_html_drops_navigation_asides_and_the_sites_header_and_footer(tmp_path):
+    path = tmp_path / "brief.html"
+    path.write_text("""<html><body><header><p>Marketwatch Daily | Subscribe | Log in</p></header>
+<nav><ul><li>Markets</li><li>Opinion</li></ul></nav>
+<main><article><header><h1>Tidewater Ports lifts its dividend</h1></header>
+<p>Tidewater Ports raised its quarterly dividend to 0.42 dollars a share.</p></article></main>
+<aside><p>Most read: ten stocks to watch</p></aside>
+<footer><p>Copyright Marketwatch Daily. All rights reserved.</p></footer></body></html>""", encoding="utf-8")
+    [doc] = load_file(path, "brief.html")
+    assert doc.text == ("Tidewater Ports lifts its dividend\n\n"
+                        "Tidewater Ports raised its quarterly dividend to 0.42 dollars a share.")
 
 
 def test_docx_table_chunks_carry_title_and_header_row(tmp_path):
