@@ -126,22 +126,22 @@ def model_ids(service: ChatService) -> list[str]:
     return ["rag"] + [f"rag-{n}" for n in names]
 
 
-# Any fixed time will do: clients only show it.
-_MODELS_CREATED = 1767225600
+def _card(model_id: str) -> dict:
+    # Any fixed `created` will do: clients only show it.
+    return {"id": model_id, "object": "model", "created": 1767225600, "owned_by": "rag"}
 
 
 @router.get("/models", response_model=ModelList)
 def models(service: ServiceDep, caller: CallerDep) -> dict:
     """The model names this server answers to; each picks an answerer ("rag" is the server's default)."""
-    return {"object": "list", "data": [{"id": m, "object": "model", "created": _MODELS_CREATED, "owned_by": "rag"}
-                                       for m in model_ids(service)]}
+    return {"object": "list", "data": [_card(m) for m in model_ids(service)]}
 
 
 @router.get("/models/{model}", response_model=ModelCard, responses={404: {"description": "No such model"}})
 def model(model: str, service: ServiceDep, caller: CallerDep) -> dict:
     if model not in model_ids(service):
         raise ApiError(404, f"no model {model!r}; GET /v1/models lists them", "model_not_found", param="model")
-    return {"id": model, "object": "model", "created": _MODELS_CREATED, "owned_by": "rag"}
+    return _card(model)
 
 
 def _with_sources(answer: Answer) -> str:
