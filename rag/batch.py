@@ -390,8 +390,10 @@ class BatchRunner:
             raise RagError(f"workers must be at least 1, not {workers}")
         from rag.retrieve import parse_filters
 
-        # A bad filter would fail every question, one row at a time: refuse it before the first.
+        # A bad filter or answerer would fail every question, one row at a time: refuse it before the first.
         parse_filters(filters)
+        if answerer:
+            assistant.resolve_answerer(answerer)
         if not output.parent.is_dir():
             raise RagError(f"{output.parent}: no such folder for the output")
         journal = journal_path(output)

@@ -24,6 +24,9 @@ class CountingAssistant:
         self.asked.append(question)
         return self._assistant.ask(question, **kwargs)
 
+    def resolve_answerer(self, name):
+        return self._assistant.resolve_answerer(name)
+
 
 @pytest.fixture
 def counting(assistant) -> CountingAssistant:

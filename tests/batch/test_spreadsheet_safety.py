@@ -131,11 +131,12 @@ def test_a_bad_filter_is_refused_on_upload_not_row_by_row(client):  # noqa: F811
     assert response.status_code == 400 and "unknown filter 'colour'" in response.json()["error"]["message"]
 
 
-def test_cli_refuses_a_bad_filter_before_answering(sample_index, tmp_path):
+@pytest.mark.parametrize("option, named", [(("--filter", "colour=red"), "unknown filter 'colour'"),
+                                           (("--llm", "bogus"), "unknown answerer 'bogus'")])
+def test_cli_refuses_a_bad_option_before_answering(sample_index, tmp_path, option, named):
     path = tmp_path / "q.txt"
     path.write_text(GROWTH + "\n", encoding="utf-8")
-    run = rag_batch(str(path), "--filter", "colour=red", "--out", str(tmp_path / "a.jsonl"), "--index",
-                    str(sample_index))
+    run = rag_batch(str(path), *option, "--out", str(tmp_path / "a.jsonl"), "--index", str(sample_index))
     _, stderr = run.communicate(timeout=120)
-    assert run.returncode == 1 and "unknown filter 'colour'" in stderr
+    assert run.returncode == 1 and named in stderr
     assert not (tmp_path / "a.jsonl").exists()
