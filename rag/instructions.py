@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-# Who an injected sentence talks to, or pretends to be.
-_ASSISTANT = r"(?:ai|a\.i\.|assistant|chat ?bot|bot|(?:large )?language model|llm|gpt|chatgpt|model|agent|system)"
+# Who an injected sentence talks to, or pretends to be. Not "model" or "system": reports speak of a business
+# model, "AI: ..." opens a section, and "as a system integrator" is a statement.
+_ASSISTANT = r"(?:ai|a\.i\.|assistant|chat ?bot|(?:large )?language model|llm|gpt|chatgpt)"
 # What it tells them to set aside.
 _ORDERS = r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|messages?|commands?)"
 _REPLY_VERB = r"(?:say|reply|respond|answer|tell|state|claim|output|write|print|mention|insist|conclude)"
@@ -24,11 +25,11 @@ _PATTERNS = [
     rf"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?;]{{0,20}}\b{_ORDERS}\s+(?:above|before|so\s+far|you\b)",
     # "You are now a ...", "you are an AI assistant", "you are no longer bound by ...".
     rf"\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)\b",
-    rf"\byou\s+are\s+(?:an?|the)\s+(?:\w+\s+){{0,2}}{_ASSISTANT}\b",
+    rf"\byou\s+are\s+(?:an?|the)\s+(?:\w+\s+){{0,2}}(?:{_ASSISTANT}|model|bot)\b",
     # "As an AI", "as a language model".
     rf"\bas\s+an?\s+(?:\w+\s+)?{_ASSISTANT}\b",
-    # A vocative opening: "AI: ...", "Assistant, ...", "Dear model, ...".
-    rf"^(?:dear\s+|hey\s+|hi\s+|attention\s+)?(?:the\s+)?{_ASSISTANT}s?\s*[,:]",
+    # A vocative opening: "Assistant, ...", "Dear AI, ..." (a bare "AI:" is a section label).
+    rf"^(?:(?:dear|hey|hi|attention)\s+(?:the\s+)?{_ASSISTANT}|(?!ai\b|a\.i\.){_ASSISTANT})s?\s*[,:]",
     # "When asked about X, say Y"; "if anyone asks ..., answer ...": a rule for future replies.
     # The reply verb opens a clause of its own: "..., the company said it would reply" is a statement.
     rf"\b(?:when|whenever|if|once)\b[^.!?]{{0,60}}\b(?:ask|asks|asked|question|questioned|queried|prompted)\b"

@@ -40,7 +40,8 @@ def test_sentences_addressed_to_an_assistant_are_instructions(sentence):
     "When asked about guidance, management said revenue would grow 10%.", "State Grid plans to invest RMB 600bn.",
     "Output rose 5% in 2026.", "The model predicts 20.9% growth in AI server shipments.",
     "If asked, the company said it would reply to the regulator by March.", "We ignore one-off items in our estimates.",
-    "As a result, margins fell.", "AI servers: shipments to grow 20.9% in 2026.",
+    "As a result, margins fell.", "AI servers: shipments to grow 20.9% in 2026.", "AI: capex to rise 30% in 2026.",
+    "As a system integrator, the company grew 10%.", "The system must state emissions under the new rules.",
 ])
 def test_statements_about_the_world_are_not(sentence):
     assert not is_instruction(sentence)
