@@ -140,3 +140,16 @@ def test_cli_refuses_a_bad_option_before_answering(sample_index, tmp_path, optio
     _, stderr = run.communicate(timeout=120)
     assert run.returncode == 1 and named in stderr
     assert not (tmp_path / "a.jsonl").exists()
+
+
+def test_downloaded_answers_hold_formula_questions_as_text(client):  # noqa: F811
+    from tests.batch.test_api import wait_done
+
+    started = client.post("/v1/batch", files={"file": ("q.txt", "\n".join(FORMULAS).encode(), "text/plain")},
+                          data={"llm": "extractive"}).json()
+    job = wait_done(client, started["id"])
+    table = client.get(f"/v1/batch/{job['id']}/result", params={"format": "csv"}).content.decode("utf-8-sig")
+    assert [row["question"] for row in csv.DictReader(io.StringIO(table))] == ["'" + f for f in FORMULAS]
+    xlsx = client.get(f"/v1/batch/{job['id']}/result", params={"format": "xlsx"}).content
+    cells = [row[1] for row in openpyxl.load_workbook(io.BytesIO(xlsx)).active.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == FORMULAS and {c.data_type for c in cells} == {"s"}
