@@ -171,6 +171,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        cause = exc.__cause__
+        if isinstance(cause, UnicodeDecodeError):
+            # FastAPI's own words are "There was an error parsing the body"; say which byte.
+            return respond(request, 400, error_body(400, "malformed_json", "the request body is not UTF-8 (byte "
+                                                    f"0x{cause.object[cause.start]:02x} at offset {cause.start}); "
+                                                    "send JSON encoded as UTF-8"))
         return respond(request, exc.status_code, error_body(exc.status_code, "http_error", str(exc.detail)),
                        getattr(exc, "headers", None))
 

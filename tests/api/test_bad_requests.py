@@ -91,6 +91,14 @@ def test_malformed_body_with_form_content_type_is_400(server):
     assert response.status_code == 400 and response.json()["error"]["type"] == "malformed_json"
 
 
+def test_a_body_that_is_not_utf8_is_400_naming_the_byte(server):
+    with server.client() as client:
+        response = client.post("/v1/ask", content='{"question": "café?"}'.encode("cp1252"),
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "not UTF-8 (byte 0xe9 at offset 17)" in response.json()["error"]["message"]
+
+
 def test_openai_bad_request_is_400_with_code_and_param(server):
     with server.client() as client:
         response = client.post("/v1/chat/completions", json={"messages": []})
