@@ -94,6 +94,8 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Run {fb['date']} on commit {fb['commit']}, answerer `{fb['answerer']}`: correct {m['correct']}, "
                   f"wrong {m['wrong']} ({pct(m['wrong_share'])} of questions), abstained {m['abstained']}, "
                   f"answered but not graded (span / free form) {m['ungraded']}.", ""]
+        if fb.get("retrieval"):
+            lines += [_financebench_retrieval(fb["retrieval"]), ""]
         lines += [f"- `{q['id']}` {q['status']}: {q['question'][:120]} -> {q['answer'][:160]}"
                   for q in fb["questions"] if q["status"] in ("wrong", "correct", "ungraded")]
         lines += ["", f"Data: {fb['citation']}.", ""]
@@ -171,6 +173,8 @@ def print_table(run: dict, console: Console) -> None:
         m = fb["metrics"]
         console.print(f"FinanceBench ({m['questions']}): correct {m['correct']}, wrong {m['wrong']}, "
                       f"abstained {m['abstained']}, not graded {m['ungraded']}")
+        if fb.get("retrieval"):
+            console.print(_financebench_retrieval(fb["retrieval"]))
     if run.get("fincuge"):
         a = run["fincuge"]["answers"]
         console.print(f"FinCUGE answers ({a['questions']}): answered {a['answered']}, span in answer "
@@ -179,3 +183,10 @@ def print_table(run: dict, console: Console) -> None:
         a = tatqa["answers"]
         console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "
                       f"contained {pct(a['contained'])}")
+
+
+def _financebench_retrieval(r: dict) -> str:
+    p, b = r["project"], r["bm25_pages"]
+    return (f"FinanceBench retrieval over all {r['pages']} pages of {r['filings']} filings: page hit@5 "
+            f"{p['page_hit@5']:.3f} (BM25 over pages {b['page_hit@5']:.3f}), right filing in the top 5 "
+            f"{p['filing_hit@5']:.3f} (BM25 {b['filing_hit@5']:.3f})")
