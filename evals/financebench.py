@@ -139,9 +139,11 @@ def page_hits(found: list[list[tuple[str, int]]], questions: list[dict]) -> dict
     return {"page_hit@5": page / n, "filing_hit@5": filing / n}
 
 
-def run_page_retrieval(base: Settings, data_dir: Path = FINANCEBENCH_DIR, on_progress: Progress | None = None) -> dict:
+def run_page_retrieval(base: Settings, data_dir: Path = FINANCEBENCH_DIR, on_progress: Progress | None = None,
+                       filings: list[str] | None = None) -> dict:
     """Index the whole filings (all 1,209 pages, cached and incremental) and score page-level retrieval of each
-    question's evidence page: the project's hybrid search beside BM25 over pages, in the same run.
+    question's evidence page: the project's hybrid search beside BM25 over pages, in the same run. `filings`
+    (file stems) narrows both to those filings and the questions about them.
 
     English questions over English filings: the cross-lingual vectors are left out of this index, they serve
     Chinese questions only and would double its encoder time."""
@@ -149,16 +151,19 @@ def run_page_retrieval(base: Settings, data_dir: Path = FINANCEBENCH_DIR, on_pro
     from rag.load import load_file
 
     questions = load_questions(data_dir)
+    pdfs = sorted(p for p in (data_dir / "pdfs").glob("*.pdf") if filings is None or p.stem in filings)
+    if filings is not None:
+        questions = [q for q in questions if q["doc_name"] in filings]
     settings = base.model_copy(deep=True)
     settings.home = cache_root() / f"financebench-filings-c{base.chunk.chunk_tokens}"
     settings.chroma.url = None
     settings.embed.cross_lingual = False
     assistant = Assistant.from_settings(settings)
     started = time.perf_counter()
-    report = assistant.ingest([data_dir / "pdfs"])
+    report = assistant.ingest([data_dir / "pdfs"] if filings is None else pdfs)
     ingest_s = time.perf_counter() - started
     pages = []
-    for pdf in sorted((data_dir / "pdfs").glob("*.pdf")):
+    for pdf in pdfs:
         (doc,) = load_file(pdf, pdf.stem)
         bounds = [(span.page, span.start) for span in doc.pages] + [(None, len(doc.text))]
         pages += [((pdf.stem, page), doc.text[start:end]) for (page, start), (_, end) in zip(bounds, bounds[1:])]
