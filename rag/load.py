@@ -1,8 +1,9 @@
 """Load: files on disk -> Documents.
 
 Supports .txt, .md, .html/.htm, .pdf, .docx and .jsonl corpora (one document per line). Text is decoded
-from UTF-8, UTF-16 (with BOM) or GBK/GB18030 and other legacy encodings. PDFs keep page offsets; HTML,
-DOCX and Markdown tables keep their title and header row so every chunk cut from a table carries them.
+from UTF-8, UTF-16 (with BOM) or GBK/GB18030 and other legacy encodings. PDFs keep page offsets, lose their
+running headers, footers and page numbers, and get their wrapped lines rejoined; HTML, DOCX, Markdown and PDF
+tables keep their title and header row so every chunk cut from a table carries them.
 """
 
 from __future__ import annotations
@@ -278,7 +279,6 @@ def _pdf_document(data: bytes, path: Path, doc_id: str) -> Document:
         raise
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise LoadError(f"{path}: corrupt or unreadable PDF ({exc})") from exc
-    texts = _relayout_cell_pages(data, texts)
     texts = [_rejoin_wrapped_lines(t) for t in _drop_running_lines(texts)]
     pages = []
     parts = []
@@ -341,29 +341,6 @@ def _numeric_cells(line: str) -> int:
             break
         count += token not in ("$", "€", "£")
     return count
-
-
-def _relayout_cell_pages(data: bytes, texts: list[str]) -> list[str]:
-    """Pages whose pypdf text put every table cell on a line of its own, re-read with pdfplumber, which lays
-    out each row on one line. Only those pages: pdfplumber costs about twice pypdf's time per page."""
-    def cell_per_line(text: str) -> bool:
-        lines = [ln for ln in text.split("\n") if ln.strip()]
-        alone = sum(1 for ln in lines if _numeric_cells(ln) == len(ln.split()) and _numeric_cells(ln) <= 1)
-        return alone >= 10 and alone > 0.3 * len(lines)
-
-    wanted = [n for n, text in enumerate(texts) if cell_per_line(text)]
-    if not wanted:
-        return texts
-    try:
-        import pdfplumber
-
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            texts = list(texts)
-            for n in wanted:
-                texts[n] = (pdf.pages[n].extract_text() or texts[n]).strip()
-    except Exception:  # noqa: BLE001 - pypdf's text is still there; only the row layout is lost
-        pass
-    return texts
 
 
 def _pdf_tables(text: str) -> list[tuple[int, int, str]]:
