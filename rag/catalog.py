@@ -1,8 +1,10 @@
-"""Catalog: the SQLite record of what is indexed, and the BM25 (FTS5) side of hybrid search.
+"""Catalog: the SQLite record of what is indexed, and the BM25 side of hybrid search.
 
-It holds every document's content hash and metadata, every chunk's text and offsets, and a lexical index of
-the chunks. A document is marked `pending` *before* Chroma is touched and `ready` in the same transaction
-that writes its chunks, so after a crash the pending marks say exactly which documents to clean up.
+It holds every document's content hash and metadata and every chunk's text and offsets, and keeps the lexical
+index of chunks and units (rag/lexical_index.py, beside the catalog file) in step with them. A document is
+marked `pending` *before* Chroma or the lexical index is touched and `ready` in the transaction that writes its
+chunks, so after a crash the pending marks say exactly which documents to clean up; searches drop whatever is
+not ready.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import StoreError
-from rag.lexical import fts_query, is_chinese, lexical_tokens
+from rag.lexical import is_chinese, lexical_tokens, phrase_pairs
+from rag.lexical_index import LexicalIndex
 from rag.types import Chunk, Document
 
 _SCHEMA = """
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS documents (
     updated_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE INDEX IF NOT EXISTS documents_unready ON documents(doc_id) WHERE status != 'ready';
 CREATE TABLE IF NOT EXISTS companies (
     doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
     name TEXT NOT NULL
@@ -53,18 +57,12 @@ CREATE TABLE IF NOT EXISTS chunks (
     lang TEXT NOT NULL DEFAULT 'en'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    tokens, tokenize = "porter unicode61 remove_diacritics 2 tokenchars '.%'"
-);
 CREATE TABLE IF NOT EXISTS units (
     rowid INTEGER PRIMARY KEY,
     chunk_id TEXT NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
     doc_id TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS units_fts USING fts5(
-    tokens, tokenize = "porter unicode61 remove_diacritics 2 tokenchars '.%'"
-);
 """
 
 
@@ -137,6 +135,24 @@ class Catalog:
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
         self._lock = threading.RLock()
+        self.lexical = LexicalIndex(path.parent / f"{path.stem}-lexical")
+        self._lexical_seen = self.data_version()
+        if self.lexical.count("chunks") == 0 and self._query("SELECT 1 FROM chunks LIMIT 1"):
+            self._rebuild_lexical()
+
+    def _rebuild_lexical(self) -> None:
+        """Index the chunks of a catalog written when BM25 lived in SQLite's FTS5 tables, and drop those."""
+        from rag.chunk import stored_chunk_units
+
+        rows = self._query("SELECT c.chunk_id, c.doc_id, c.text, c.context, d.title FROM chunks c "
+                           "JOIN documents d USING (doc_id)")
+        chunks, units = [], []
+        for chunk_id, doc_id, text, context, title in rows:
+            chunk = Chunk(chunk_id=chunk_id, doc_id=doc_id, index=0, text=text, start=0, end=0, context=context)
+            chunks.append((chunk_id, doc_id, " ".join(lexical_tokens(f"{title}\n{chunk.indexed_text}"))))
+            units += [(chunk_id, doc_id, " ".join(lexical_tokens(u))) for u in stored_chunk_units(text, context)]
+        self.lexical.write({"chunks": chunks, "units": units})
+        self._conn.executescript("DROP TABLE IF EXISTS chunks_fts; DROP TABLE IF EXISTS units_fts;")
 
     def close(self) -> None:
         self._conn.close()
@@ -201,7 +217,15 @@ class Catalog:
                 )
 
     def write_ready(self, docs: list[tuple[Document, str, list[Chunk]]]) -> None:
-        """Replace the chunks of each document and mark it ready, all in one transaction."""
+        """Replace the chunks of each document and mark it ready, all in one transaction (after their lexical
+        rows, which no search returns until then)."""
+        rows: dict[str, list[tuple[str, str, str]]] = {"chunks": [], "units": []}
+        for doc, _, chunks in docs:
+            for chunk in chunks:
+                rows["chunks"].append((chunk.chunk_id, doc.doc_id,
+                                       " ".join(lexical_tokens(f"{doc.title}\n{chunk.indexed_text}"))))
+                rows["units"] += self._unit_rows(chunk)
+        self.lexical.write(rows, remove_doc_ids=[doc.doc_id for doc, _, _ in docs])
         with self._transaction() as conn:
             for doc, content_hash, chunks in docs:
                 self._delete_chunks(conn, doc.doc_id)
@@ -215,23 +239,22 @@ class Catalog:
                 conn.executemany("INSERT INTO companies (doc_id, name) VALUES (?, ?)",
                                  [(doc.doc_id, name.lower()) for name in doc.companies])
                 for chunk in chunks:
-                    cursor = conn.execute(
+                    conn.execute(
                         'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section, lang) '
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (chunk.chunk_id, chunk.doc_id, chunk.index, chunk.start, chunk.end, chunk.page,
                          chunk.text, chunk.context, chunk.section, "zh" if is_chinese(chunk.text) else "en"),
                     )
-                    tokens = lexical_tokens(f"{doc.title}\n{chunk.indexed_text}")
-                    conn.execute("INSERT INTO chunks_fts (rowid, tokens) VALUES (?, ?)",
-                                 (cursor.lastrowid, " ".join(tokens)))
                     self._insert_units(conn, chunk)
 
     @staticmethod
+    def _unit_rows(chunk: Chunk) -> list[tuple[str, str, str]]:
+        return [(chunk.chunk_id, chunk.doc_id, " ".join(lexical_tokens(unit))) for unit in chunk.units]
+
+    @staticmethod
     def _insert_units(conn: sqlite3.Connection, chunk: Chunk) -> None:
-        for unit in chunk.units:
-            cursor = conn.execute("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)", (chunk.chunk_id, chunk.doc_id))
-            conn.execute("INSERT INTO units_fts (rowid, tokens) VALUES (?, ?)",
-                         (cursor.lastrowid, " ".join(lexical_tokens(unit))))
+        conn.executemany("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)",
+                         [(chunk.chunk_id, chunk.doc_id)] * len(chunk.units))
 
     def chunks_without_units(self) -> list[Chunk]:
         """Ready chunks that have no units (written before units existed), units not filled in."""
@@ -244,12 +267,18 @@ class Catalog:
 
     def add_units(self, chunks: list[Chunk]) -> None:
         """Record the units of chunks that have none yet (those that do are left as they are)."""
+        have = {r[0] for r in self._query("SELECT DISTINCT chunk_id FROM units")}
+        missing = [chunk for chunk in chunks if chunk.chunk_id not in have]
+        # A crash after this write and before the transaction leaves rows the next run's write replaces.
+        self.lexical.write({"units": [row for chunk in missing for row in self._unit_rows(chunk)]},
+                           remove_chunk_ids=[chunk.chunk_id for chunk in missing])
         with self._transaction() as conn:
             for chunk in chunks:
                 if not conn.execute("SELECT 1 FROM units WHERE chunk_id = ?", (chunk.chunk_id,)).fetchone():
                     self._insert_units(conn, chunk)
 
     def delete_documents(self, doc_ids: list[str]) -> None:
+        self.lexical.write({}, remove_doc_ids=doc_ids)
         with self._transaction() as conn:
             for doc_id in doc_ids:
                 self._delete_chunks(conn, doc_id)
@@ -258,9 +287,7 @@ class Catalog:
 
     @staticmethod
     def _delete_chunks(conn: sqlite3.Connection, doc_id: str) -> None:
-        conn.execute("DELETE FROM units_fts WHERE rowid IN (SELECT rowid FROM units WHERE doc_id = ?)", (doc_id,))
         conn.execute("DELETE FROM units WHERE doc_id = ?", (doc_id,))
-        conn.execute("DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
         conn.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
 
     # Chunks ----------------------------------------------------------------------------------------
@@ -310,25 +337,20 @@ class Catalog:
             best.setdefault(chunk_id, score)
         return list(best.items())[:limit]
 
-    def _bm25(self, table: str, query: str, limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
-        """[(chunk_id, BM25 score)] of the rows of `table` (chunks or units) matching `query`, best first."""
+    def _bm25(self, kind: str, query: str, limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]:
+        """[(chunk_id, BM25 score)] of the lexical index's `kind` rows (chunks or units) matching `query`, best
+        first, of ready documents only."""
         tokens = lexical_tokens(query)
         if not tokens or limit <= 0 or (doc_ids is not None and not doc_ids):
             return []
-        fts = f"{table}_fts"
-        if doc_ids is not None:
-            sql = (f"SELECT t.chunk_id, -bm25({fts}) FROM {fts} JOIN {table} t ON t.rowid = {fts}.rowid "
-                   f"WHERE {fts} MATCH ? AND t.doc_id IN (SELECT value FROM json_each(?)) ORDER BY bm25({fts}) LIMIT ?")
-            # One JSON parameter, not one per document: SQLite refuses more than 32,766 variables.
-            return [(r[0], float(r[1])) for r in self._query(sql, (fts_query(tokens), json.dumps(sorted(doc_ids)),
-                                                                    limit))]
-        # Unfiltered, the ranking runs on the FTS table alone and only its top rows are joined to their chunk and
-        # document: joining every match first cost a third of the time at 100k chunks. A few spare rows stand in
-        # for those of documents being rewritten (pending), which the join drops.
-        sql = (f"SELECT t.chunk_id, r.score FROM (SELECT rowid, -bm25({fts}) AS score FROM {fts} WHERE {fts} MATCH ? "
-               f"ORDER BY bm25({fts}) LIMIT ?) r JOIN {table} t ON t.rowid = r.rowid "
-               "JOIN documents d ON d.doc_id = t.doc_id WHERE d.status = 'ready' ORDER BY r.score DESC")
-        return [(r[0], float(r[1])) for r in self._query(sql, (fts_query(tokens), limit + 20))][:limit]
+        seen = self.data_version()
+        if seen != self._lexical_seen:  # another process has written
+            self.lexical.reload()
+            self._lexical_seen = seen
+        # A few spare rows stand in for those of documents being written or removed (pending).
+        unready = {r[0] for r in self._query("SELECT doc_id FROM documents WHERE status != 'ready'")}
+        found = self.lexical.search(kind, tokens, phrase_pairs(tokens), limit + (20 if unready else 0), doc_ids)
+        return [(chunk_id, score) for chunk_id, doc_id, score in found if doc_id not in unready][:limit]
 
     def filter_doc_ids(self, filters: dict[str, str]) -> set[str] | None:
         """Documents matching all filters (None when there are none). Keys: doc_id, source, publisher, broker,

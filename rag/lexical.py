@@ -112,13 +112,8 @@ def fold(token: str) -> str:
     return token[:-1] if len(token) > 4 and token.endswith("e") and token.isalpha() else token
 
 
-def fts_query(tokens: list[str]) -> str:
-    """An FTS5 MATCH expression that ORs the query's tokens and its adjacent pairs as phrases, each quoted so
-    punctuation is literal. The phrases reward passages that say "total sales" over ones that merely
-    contain "total" and "sales" (TAT-QA dev hit@5 0.760 -> 0.801)."""
-    quoted = ['"' + t.replace('"', '""') + '"' for t in tokens]
-    # Chinese bigrams already overlap: a phrase of two of them would only ask for a trigram, at the cost of a
-    # second lookup per pair.
-    phrases = [f"{a[:-1]} {b[1:]}" for a, b, ta, tb in zip(quoted, quoted[1:], tokens, tokens[1:])
-               if not (_CJK_RUN.match(ta) or _CJK_RUN.match(tb))]
-    return " OR ".join(dict.fromkeys(quoted + phrases))
+def phrase_pairs(tokens: list[str]) -> list[tuple[str, str]]:
+    """Adjacent pairs of a query's tokens, searched as phrases beside the tokens: they reward passages that say
+    "total sales" over ones that merely contain "total" and "sales" (TAT-QA dev hit@5 0.760 -> 0.801). Chinese
+    bigrams already overlap: a phrase of two of them would only ask for a trigram, at a second lookup a pair."""
+    return [(a, b) for a, b in zip(tokens, tokens[1:]) if not (_CJK_RUN.match(a) or _CJK_RUN.match(b))]

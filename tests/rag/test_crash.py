@@ -39,11 +39,11 @@ def snapshot(home: Path) -> dict:
         chroma_ids = assistant.store.all_ids()
         rows = assistant.catalog._query('SELECT chunk_id, doc_id, idx, start, "end", text FROM chunks ORDER BY chunk_id')
         docs = [(d.doc_id, d.content_hash, d.status, d.chunk_count) for d in assistant.catalog.documents()]
-        fts = assistant.catalog._query("SELECT count(*) FROM chunks_fts")[0][0]
+        fts = assistant.catalog.lexical.count("chunks")
         vectors = assistant.store.vectors(sorted(chroma_ids))
         unit_ids = assistant.store.all_unit_ids()
         units = assistant.catalog._query("SELECT chunk_id, count(*) FROM units GROUP BY chunk_id ORDER BY chunk_id")
-        unit_fts = assistant.catalog._query("SELECT count(*) FROM units_fts")[0][0]
+        unit_fts = assistant.catalog.lexical.count("units")
     finally:
         assistant.catalog.close()
     assert len(chroma_ids) == len(set(chroma_ids)), "duplicate ids in Chroma"

@@ -121,7 +121,8 @@ def test_chunks_indexed_before_units_get_them_on_the_next_ingest(open_index, cor
     # Take the index back to its pre-units state.
     for record in first.catalog.documents():
         first.store._units.delete(where={"doc_id": record.doc_id})
-    first.catalog._conn.executescript("DELETE FROM units_fts; DELETE FROM units;")
+    first.catalog.lexical.write({"units": []}, remove_chunk_ids=first.catalog.chunk_ids())
+    first.catalog._conn.executescript("DELETE FROM units;")
     assert first.store.all_unit_ids() == [] and first.catalog.chunks_without_units()
     other = tmp_path / "other"
     other.mkdir()
