@@ -169,9 +169,12 @@ class Indexer:
             texts = [chunk.units[n] for chunk in chunks for n in _vector_ids(chunk)]
             vectors = _embed_once(self.embedder, texts) if texts else []
             unit_vectors, position = [], 0
+            lenders = self.store.vectors([c.chunk_id for c in chunks if c.units and not c.unit_vector_ids])
             for chunk in chunks:
                 unit_vectors.append(vectors[position : position + len(_vector_ids(chunk))])
                 position += len(_vector_ids(chunk))
+                if chunk.chunk_id in lenders:
+                    unit_vectors[-1] = _lend_chunk_vector(chunk, lenders[chunk.chunk_id])
             self.store.upsert_units(chunks, unit_vectors)
             self.catalog.add_units(chunks)
             done += len(chunks)
@@ -226,11 +229,7 @@ class Indexer:
             unit_vectors.append(encoded[position : position + len(units)])
             position += len(units)
             if not units and chunk.units:
-                # A chunk that is one short passage still takes part in the unit ranking, through its own
-                # vector and at no encoder cost: without it, it would rank below chunks found by all four
-                # rankings even where it is the best match.
-                chunk.unit_vector_ids = [0]
-                unit_vectors[-1] = [vector]
+                unit_vectors[-1] = _lend_chunk_vector(chunk, vector)
         if self.multilingual:
             # Written before the chunk collection, like units: a chunk is found once all its vectors are in.
             spoken = [(chunk, lang) for (_, chunk), lang in zip(all_items, languages)
@@ -272,6 +271,14 @@ class Indexer:
 
 def _vector_ids(chunk: Chunk) -> list[int]:
     return chunk.unit_vector_ids if chunk.unit_vector_ids is not None else list(range(len(chunk.units)))
+
+
+def _lend_chunk_vector(chunk: Chunk, vector: list[float]) -> list[list[float]]:
+    """A chunk none of whose units gets a vector (one short passage) still takes part in the unit ranking, through
+    its own vector and at no encoder cost: without it, it would rank below chunks found by all four rankings even
+    where it is the best match (TAT-QA dev hit@5 0.816 instead of 0.858)."""
+    chunk.unit_vector_ids = [0]
+    return [vector]
 
 
 def _embed_once(embedder: Embedder, texts: list[str]) -> list[list[float]]:
