@@ -301,11 +301,17 @@ class ExtractiveAnswerer:
             return False
         if is_chinese(sentence.text) != is_chinese(profile.question):
             # Across languages a question shares only names and figures with a sentence, and no encoder here
-            # scores a translation high enough to answer on its own: only a question for a figure or a date,
-            # whose names (not a bare year) the sentence holds, is answered; what it says of them is not checked.
+            # scores a translation high enough to answer on its own: only a question for a figure or a date whose
+            # anchors the sentence holds is answered. A Chinese question over an English report may be anchored
+            # by its years alone (its names are often in Chinese); an English question over a Chinese report,
+            # the newer and unmeasured way round, needs a name too.
             asks_figure = (profile.wants_number or profile.wants_amount or profile.wants_percent
                            or profile.wants_date or profile.wants_change)
-            return asks_figure and bool(profile.names) and sentence.coverage > 0
+            anchored = bool(profile.anchors) if profile.is_chinese else bool(profile.names)
+            # The multilingual encoder still tells a sentence about the same thing (0.39-0.48 for a question and
+            # its English or Chinese answer) from one that merely shares a year (0.12).
+            return (asks_figure and anchored and sentence.coverage > 0
+                    and sentence.similarity >= self.settings.min_cross_similarity)
         if profile.is_chinese:
             # Within Chinese, the sentence must hold most of the question's terms (bigrams within its words).
             return sentence.coverage >= self.settings.min_coverage

@@ -128,8 +128,11 @@ def fits(profile: QuestionProfile, text: str) -> bool:
         # An English question's words are not a Chinese sentence's: its period still must be the sentence's.
         return not profile.years or any(profile.holds(y, tokens) for y in profile.years)
     # What a Chinese question asks for must be what the sentence speaks of ("研发费用", not another line item).
-    if profile.chinese_head and is_chinese(text) and not set(lexical_tokens(profile.chinese_head)) <= tokens:
-        return False
+    # A long head may be said shorter ("领投方" as "由...领投"): half of its bigrams will do.
+    if profile.chinese_head and is_chinese(text):
+        head = lexical_tokens(profile.chinese_head)
+        if 2 * sum(b in tokens for b in head) < len(head):
+            return False
     if profile.quantity_noun:
         if not profile.covers(profile.quantity_noun, tokens):
             return False

@@ -24,7 +24,7 @@ _NUMBER_Q = re.compile(
     r"dividend|backlog|earnings)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
-                     r"什么时候|何时|哪一年|哪年|哪个季度|日期", re.IGNORECASE)
+                     r"什么时候|何时|哪一年|哪年|哪个季度|日期|时间", re.IGNORECASE)
 _LIST_Q = re.compile(r"\b(which|what) ([\w-]+ ){0,3}(companies|firms|stocks|names|chips|devices|risks|products|areas|"
                      r"sectors|segments|types|technologies|markets|countries|regions)\b|\blist\b|哪些", re.IGNORECASE)
 # Rates, shares and performance are answered by a percentage (or a multiple), not by any figure: "double-digit
@@ -341,7 +341,9 @@ def _chinese_head(question: str) -> str:
     match = _CHINESE_ASK.search(question)
     before = question[: match.start()] if match else ""
     words = [w for w in chinese_words(before.rsplit("的", 1)[-1]) if len(w) > 1]
-    return words[-1] if words else ""
+    head = words[-1] if words else ""
+    # "披露时间", "占总股本比例", "金额": a kind of answer, which the kind checks look for, not a word to find.
+    return "" if _DATE_Q.search(head) or _PERCENT_Q.search(head) or _AMOUNT_Q.search(head) else head
 
 
 _PHRASE_ENDS = STOP_WORDS | _AUXILIARIES | _HEAD_ENDS | _REPORTING_VERBS | _SUBJECT_ENDS

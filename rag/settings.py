@@ -132,6 +132,9 @@ class AnswerSettings(BaseModel):
         0.50, ge=0, le=1, description="Embedding similarity that lets a paraphrased sentence answer on its own."
     )
     min_sentence_score: float = Field(0.35, ge=0, description="Lowest sentence score the extractive answerer quotes.")
+    min_cross_similarity: float = Field(
+        0.3, ge=0, le=1, description="Multilingual similarity a sentence in the other language than the question "
+        "must reach to be quoted as its answer.")
     llm_sentences: int = Field(5, ge=1, le=40, description="Most sentences a generative model reads for a question.")
     llm_evidence_tokens: int = Field(
         140, ge=20, description="Token budget of those sentences: a 2-core CPU reads 40-100 prompt tokens a second.")

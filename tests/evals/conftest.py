@@ -55,3 +55,11 @@ def tatqa_run(benchmark_cache):
     from tests.conftest import make_settings
 
     return run_tatqa(make_settings(benchmark_cache / "unused"), answerer="extractive", baselines=False)
+
+
+@pytest.fixture(scope="session")
+def fincuge_run(benchmark_cache):
+    from evals.fincuge import run_fincuge
+    from tests.conftest import make_settings
+
+    return run_fincuge(make_settings(benchmark_cache / "unused"), answerer="extractive")

@@ -72,3 +72,16 @@ def test_tatqa_text_answers_keep_their_accuracy(tatqa_run):
     assert a["contained"] >= floor["min_contained"], a
     assert a["wrong"] <= floor["max_wrong"], a
     assert tatqa_run["retrieval"]["hybrid"]["hit@5"] >= floor["min_hit_at_5"]
+
+
+def test_fincuge_chinese_retrieval_beats_plain_bigram_bm25(fincuge_run):
+    """Chinese questions over Chinese news: the evidence passage in the top 5 at least as often as the target,
+    and never less often than the thirty-line bigram BM25 run beside it; Chinese answers quote the sentence
+    that holds the answer, or abstain."""
+    floor = BENCHMARKS["fincuge"]
+    retrieval, a = fincuge_run["retrieval"], fincuge_run["answers"]
+    assert fincuge_run["questions"] == 466
+    assert retrieval["hybrid"]["hit@5"] >= floor["min_hit_at_5"], retrieval
+    assert retrieval["hybrid"]["hit@5"] >= retrieval["bm25_bigram"]["hit@5"], retrieval
+    assert a["span_in_answer"] >= floor["min_span_in_answer"], a
+    assert a["wrong"] <= floor["max_wrong"], a

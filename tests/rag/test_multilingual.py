@@ -98,3 +98,26 @@ def test_chinese_question_over_a_chinese_report_quotes_its_sentence(bilingual):
 def test_chinese_question_with_no_answer_in_the_reports_abstains(bilingual):
     answer = bilingual.ask("星河半导体2026年的研发费用是多少？", answerer="extractive")
     assert answer.abstained
+
+
+def test_chinese_counts_support_their_english_forms():
+    """A FinCUGE dev sentence: 1.09亿股 is 109 million shares; a claim moving the figure is still caught."""
+    from rag.evidence import claim_problems
+    from rag.glossary import load_glossary
+
+    sentence = "截至本公告日，郝镇熙累计质押股数约为1.09亿股，占其所持股份比例为91.89%。"
+    glossary = load_glossary()
+    assert claim_problems("Hao Zhenxi has pledged 109 million shares, 91.89% of his holding.", sentence, "", glossary
+                          ) == ["name Hao", "name Zhenxi"]  # a romanised name is not the sentence's: no pass
+    assert claim_problems("郝镇熙累计质押1.09亿股。", sentence, "", glossary) == []
+    assert claim_problems("郝镇熙累计质押1.9亿股。", sentence, "", glossary) == ["figure 1.9"]
+
+
+def test_a_chinese_question_names_what_it_asks_for_before_its_question_word():
+    from rag.question import QuestionProfile
+
+    assert QuestionProfile("星河半导体2026年的研发费用是多少？").chinese_head == "费用"
+    assert QuestionProfile("宜买车企业融资事件对应的领投方是什么？").chinese_head == "领投方"
+    # A kind of answer is looked for as a kind (a date), not as a word.
+    assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").chinese_head == ""
+    assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").wants_date
