@@ -42,7 +42,7 @@ class Indexer:
     """Keeps Chroma and the catalog in step with a set of files."""
 
     def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, chunker: Chunker,
-                 batch_chunks: int = 512, multilingual: Embedder | None = None, cross_lingual: bool = True) -> None:
+                 batch_chunks: int = 512, multilingual: Embedder | None = None, cross_lingual: bool = False) -> None:
         self.catalog = catalog
         self.store = store
         self.embedder = embedder

@@ -121,3 +121,24 @@ def test_a_chinese_question_names_what_it_asks_for_before_its_question_word():
     # A kind of answer is looked for as a kind (a date), not as a word.
     assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").chinese_head == ""
     assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").wants_date
+
+
+def test_with_cross_lingual_vectors_a_chinese_question_without_names_finds_the_english_report(tmp_path):
+    """RAG_EMBED__CROSS_LINGUAL=true gives English chunks a multilingual vector too: a question that shares
+    nothing but a year with the English text is still ranked to its sentence."""
+    from rag.assistant import Assistant
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    shutil.copy(CORPUS / "000_4f14df6d3ec4a280.txt", corpus)
+    settings = make_settings(tmp_path / "index")
+    settings.embed.cross_lingual = True
+    assistant = Assistant.from_settings(settings)
+    assistant.ingest([corpus])
+    english_chunks = assistant.catalog.chunk_ids()
+    assert set(assistant.store.multilingual_vectors(english_chunks)) == set(english_chunks)
+    question = "2024年中国占全球半导体销售额的比例是多少？"
+    assert any("28%" in h.text for h in assistant.search(question, k=5))
+    answer = assistant.ask(question, answerer="extractive")
+    assert not answer.abstained, answer.warnings
+    assert "28%" in answer.citations[0].text
