@@ -15,6 +15,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from datetime import date
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
@@ -53,9 +54,17 @@ def parse_filters(pairs: list[str] | dict[str, str] | None) -> dict[str, str]:
         value = str(value).strip()
         if not value:
             raise FilterError(f"filter {key!r} has an empty value")
-        if key in ("date_from", "date_to") and not _ISO_DATE.match(value):
-            raise FilterError(f"filter {key}={value!r}: dates are YYYY-MM-DD")
+        if key in ("date_from", "date_to"):
+            if not _ISO_DATE.match(value):
+                raise FilterError(f"filter {key}={value!r}: dates are YYYY-MM-DD")
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise FilterError(f"filter {key}={value!r} is not a date on the calendar") from None
         filters[key] = value
+    if filters.get("date_from", "") > filters.get("date_to", "9999"):
+        raise FilterError(f"date_from {filters['date_from']} is after date_to {filters['date_to']}: no report "
+                          "can match")
     return filters
 
 

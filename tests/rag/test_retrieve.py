@@ -120,3 +120,18 @@ def test_a_filter_matching_more_documents_than_sqlite_has_variables(assistant):
                          (assistant.catalog.lexical_search, (question, 5)),
                          (assistant.catalog.unit_search, (question, 5))):
         assert search(*args, many) == search(*args, {record.doc_id}) == search(*args, None), search.__name__
+
+
+def test_filter_dates_must_be_on_the_calendar_and_in_order():
+    import pytest
+
+    from rag.errors import FilterError
+    from rag.retrieve import parse_filters
+
+    for bad, says in ((["date_from=2026-13-45"], "not a date on the calendar"),
+                      (["date_to=2025-02-29"], "not a date on the calendar"),
+                      (["date_from=2026-03-01", "date_to=2026-02-01"], "after date_to")):
+        with pytest.raises(FilterError, match=says):
+            parse_filters(bad)
+    assert parse_filters(["date_from=2024-02-29", "date_to=2024-02-29"]) == {"date_from": "2024-02-29",
+                                                                               "date_to": "2024-02-29"}
