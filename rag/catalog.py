@@ -131,7 +131,10 @@ class Catalog:
                     except sqlite3.OperationalError as exc:  # another process added it first
                         if "duplicate column" not in str(exc):
                             raise
-            self._conn.execute("CREATE INDEX IF NOT EXISTS chunks_lang ON chunks(lang) WHERE lang != 'en'")
+            # Asked on every English question: the partial index must match the query's own `lang = 'zh'` term,
+            # or SQLite scans every chunk (5.5 ms a question at 30k chunks).
+            self._conn.execute("DROP INDEX IF EXISTS chunks_lang")
+            self._conn.execute("CREATE INDEX IF NOT EXISTS chunks_zh ON chunks(doc_id) WHERE lang = 'zh'")
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{path}: cannot open the index catalog ({exc})") from exc
         self._lock = threading.RLock()
