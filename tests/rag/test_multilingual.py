@@ -142,3 +142,14 @@ def test_with_cross_lingual_vectors_a_chinese_question_without_names_finds_the_e
     answer = assistant.ask(question, answerer="extractive")
     assert not answer.abstained, answer.warnings
     assert "28%" in answer.citations[0].text
+
+
+def test_the_per_question_language_lookup_uses_an_index_not_a_scan(tmp_path):
+    """Every English question asks whether any chunk is Chinese; a scan would grow with the corpus."""
+    from rag.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    plan = catalog._query("EXPLAIN QUERY PLAN SELECT 1 FROM chunks c JOIN documents d USING (doc_id) "
+                          "WHERE c.lang = 'zh' AND d.status = 'ready' LIMIT 1")
+    assert any("USING INDEX chunks_zh" in row[-1] for row in plan), plan
+    assert catalog.holds_chinese() is False
