@@ -102,32 +102,15 @@ class PageBM25:
     """The plain baseline: Okapi BM25 (k1 1.5, b 0.75) over whole pages, with the project's tokens."""
 
     def __init__(self, pages: list[tuple[tuple[str, int], str]]) -> None:
-        import math
-        from collections import Counter
-
+        from evals.baselines import OkapiBM25
         from rag.lexical import lexical_tokens
 
         self._tokens = lexical_tokens
         self.keys = [key for key, _ in pages]
-        self.counts = [Counter(lexical_tokens(text)) for _, text in pages]
-        self.lengths = [sum(c.values()) for c in self.counts]
-        self.average = sum(self.lengths) / max(1, len(self.lengths))
-        df = Counter(term for c in self.counts for term in c)
-        n = len(self.counts)
-        self.idf = {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in df.items()}
+        self.bm25 = OkapiBM25([lexical_tokens(text) for _, text in pages], k1=1.5, b=0.75)
 
     def top(self, query: str, k: int) -> list[tuple[str, int]]:
-        terms = set(self._tokens(query))
-        scores = []
-        for key, counts, length in zip(self.keys, self.counts, self.lengths):
-            score = 0.0
-            for term in terms:
-                tf = counts.get(term, 0)
-                if tf:
-                    score += self.idf[term] * tf * 2.5 / (tf + 1.5 * (0.25 + 0.75 * length / self.average))
-            if score:
-                scores.append((score, key))
-        return [key for _, key in sorted(scores, key=lambda item: -item[0])[:k]]
+        return [self.keys[i] for i in self.bm25.top(self._tokens(query), k)]
 
 
 def page_hits(found: list[list[tuple[str, int]]], questions: list[dict]) -> dict:

@@ -124,3 +124,14 @@ def test_financebench_evidence_pages_are_one_based_with_their_neighbours():
 
     pages = evidence_pages([{"evidence_doc_ids": ["AMCOR_2023_10K:p49", "AMCOR_2023_10K:p0"]}], neighbours=1)
     assert pages == {"AMCOR_2023_10K": {1, 2, 49, 50, 51}}
+
+
+def test_okapi_bm25_baseline_ranks_by_rare_terms_and_skips_documents_without_any():
+    from evals.baselines import OkapiBM25
+
+    docs = [["total", "revenue", "2019"], ["total", "cost", "of", "revenue", "2019"], ["headcount", "grew"],
+            ["total", "revenue", "2018"]]
+    bm25 = OkapiBM25(docs, k1=1.5, b=0.75)
+    assert bm25.top(["cost", "revenue"], 5)[0] == 1  # "cost" is the rarer term
+    assert 2 not in bm25.top(["cost", "revenue"], 5)
+    assert bm25.top(["nothing"], 5) == []
