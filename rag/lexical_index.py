@@ -65,8 +65,7 @@ class LexicalIndex:
             raise StoreError(f"{folder}: cannot open the lexical index ({exc})") from exc
 
     def count(self, kind: str) -> int:
-        with self._lock:
-            return int(self._indexes[kind].searcher().num_docs)
+        return int(self._indexes[kind].searcher().num_docs)
 
     def reload(self) -> None:
         """See what other processes have committed."""
@@ -113,22 +112,23 @@ class LexicalIndex:
             return []
         tantivy = self._tantivy
         index = self._indexes[kind]
-        with self._lock:
-            try:
-                query = index.parse_query(query_string(tokens, phrases), ["tokens"])
-                if doc_ids is not None:
-                    query = tantivy.Query.boolean_query([
-                        (tantivy.Occur.Must, query),
-                        # Scored 0 so that a filter changes which rows are found, never their scores.
-                        (tantivy.Occur.Must, tantivy.Query.const_score_query(
-                            tantivy.Query.term_set_query(index.schema, "doc_id", sorted(doc_ids)), 0.0)),
-                    ])
-                searcher = index.searcher()
-                hits = searcher.search(query, limit).hits
-                found = []
-                for score, address in hits:
-                    stored = searcher.doc(address)
-                    found.append((stored["chunk_id"][0], stored["doc_id"][0], float(score)))
-                return found
-            except ValueError as exc:
-                raise StoreError(f"{self.folder / kind}: lexical search failed ({exc})") from exc
+        # No lock: a searcher is a snapshot, safe beside other searches and a reload, and the API searches from
+        # many threads at once.
+        try:
+            query = index.parse_query(query_string(tokens, phrases), ["tokens"])
+            if doc_ids is not None:
+                query = tantivy.Query.boolean_query([
+                    (tantivy.Occur.Must, query),
+                    # Scored 0 so that a filter changes which rows are found, never their scores.
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(
+                        tantivy.Query.term_set_query(index.schema, "doc_id", sorted(doc_ids)), 0.0)),
+                ])
+            searcher = index.searcher()
+            hits = searcher.search(query, limit).hits
+            found = []
+            for score, address in hits:
+                stored = searcher.doc(address)
+                found.append((stored["chunk_id"][0], stored["doc_id"][0], float(score)))
+            return found
+        except ValueError as exc:
+            raise StoreError(f"{self.folder / kind}: lexical search failed ({exc})") from exc
