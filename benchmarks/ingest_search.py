@@ -1,6 +1,8 @@
 """Benchmark: encoder throughput vs full ingest throughput, unchanged re-ingest, and search latency at 10k and
 100k chunks. Run: .venv/bin/python benchmarks/ingest_search.py [--docs N] [--sizes 10000 100000]
 
+`--keep DIR` builds and keeps the indexes, `--search-only DIR` measures them later (on an idle machine).
+
 Uses the TAT-QA dev corpus at ../shared/data/tatqa-dev/corpus.jsonl (read in place) and a temp directory.
 Ingest embeds every chunk and every unit (sentence or table row) of a chunk, so the raw encode baseline
 encodes the same texts, in the same single call; the chunk-only encode time is printed beside it to show
@@ -194,10 +196,21 @@ def main() -> None:
     parser.add_argument("--unit-vectors-up-to", type=int, default=100_000,
                         help="Largest size whose synthetic chunks also get unit vectors (about 6 a chunk: at 1M "
                         "they take hours to insert on 2 cores); larger sizes rank units by BM25 alone.")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="Build the indexes in DIR and keep them, so that a later --search-only run measures "
+                        "search on an idle machine (a 1M build takes an hour or more of both cores).")
+    parser.add_argument("--search-only", type=Path, metavar="DIR",
+                        help="Measure search (latency, and RSS of a fresh process holding the index) on the "
+                        "indexes a --keep run left in DIR, without building anything.")
     args = parser.parse_args()
     if not CORPUS.exists():
         sys.exit(f"error: {CORPUS}: TAT-QA corpus not found")
-    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+    if args.search_only:
+        search_kept(args.search_only, questions(args.queries))
+        return
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with (tempfile.TemporaryDirectory(prefix="rag-bench-") if not args.keep else _kept(args.keep)) as tmp:
         work = Path(tmp)
         ingest, source, units_of = bench_ingest(work, args.docs)
         print(f"corpus: {ingest['documents']} TAT-QA documents, {ingest['chunks']} chunks, {ingest['units']} units")
@@ -222,6 +235,47 @@ def main() -> None:
                   f"(k=5, {len(queries)} queries; built in {built_s:.0f} s; RSS +{grown:.0f} MiB, "
                   f"{grown / size * 100_000:.0f} MiB per 100k chunks{'' if with_units else '; no unit vectors'})")
             synthetic.catalog.close()
+            if args.keep:
+                (work / f"synthetic-{size}" / "built.json").write_text(json.dumps(
+                    {"size": size, "built_s": built_s, "unit_vectors": with_units}), encoding="utf-8")
+
+
+class _kept:
+    """A context manager that hands back a directory it does not delete (the --keep case)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self) -> str:
+        return str(self.path)
+
+    def __exit__(self, *_exc) -> None:
+        return None
+
+
+def search_kept(work: Path, queries: list[str]) -> None:
+    """Search each index a --keep run built, one fresh assistant at a time; RSS growth is what opening the
+    index and answering the queries adds to this process (the embedder is loaded before, and not counted)."""
+    built = sorted(work.glob("synthetic-*/built.json"), key=lambda p: json.loads(p.read_text())["size"])
+    if not built:
+        sys.exit(f"error: {work}: no index built by --keep there")
+    for marker in built:
+        info = json.loads(marker.read_text(encoding="utf-8"))
+        warm = open_assistant(work / "index")  # loads the models, so that they are not counted as the index's
+        warm.search(queries[0], k=5)
+        warm.catalog.close()
+        before = rss_mib()
+        synthetic = open_assistant(marker.parent, collection=f"synthetic_{info['size']}")
+        start = time.perf_counter()
+        result = bench_search(synthetic, queries)
+        grown = rss_mib() - before
+        print(f"search at {result['chunks']} chunks (kept index, built in {info['built_s']:.0f} s"
+              f"{'' if info['unit_vectors'] else ', no unit vectors'}): hybrid p50 {result['p50_ms']:.1f} ms, "
+              f"p95 {result['p95_ms']:.1f} ms; Chroma's own query p50 {result['chroma_p50_ms']:.1f} ms; BM25 "
+              f"(chunks + units) p50 {result['lexical_p50_ms']:.1f} ms, p95 {result['lexical_p95_ms']:.1f} ms "
+              f"({len(queries)} queries in {time.perf_counter() - start:.0f} s, opening included; RSS +{grown:.0f} "
+              f"MiB, {grown / info['size'] * 100_000:.0f} MiB per 100k chunks)")
+        synthetic.catalog.close()
 
 
 if __name__ == "__main__":
