@@ -48,6 +48,11 @@ _COMPANY_SUFFIX = re.compile(
     r"\b(Technology|Technologies|Semiconductor|Electronics?|Group|Holdings?|Precision|Microelectronics|"
     r"Industrial|Co\.|Ltd\.?|Inc\.?|Corp\.?|Corporation|Systems|Capacitor|Optics|Power|Circuit)\b"
 )
+# An SEC filing's cover page (10-K, 10-Q, 8-K, 20-F) names its issuer on the line above this caption, and lists
+# its listed securities' tickers in a "Trading Symbol(s)" column, each followed by its exchange.
+_REGISTRANT = re.compile(r"([^\n(]{2,120}?)[\s_]*\(\s*exact name of (?:the )?registrant", re.IGNORECASE)
+_TRADING_SYMBOLS = re.compile(r"trading\s+symbols?(?:\(s\))?", re.IGNORECASE)
+_LISTED = re.compile(r"\b([A-Z]{1,5}(?:\.[A-Z])?)\s+(?:The\s+)?(?:New\s+York\s+Stock\s+Exchange|NYSE|Nasdaq|NASDAQ)")
 
 
 @dataclass
@@ -138,4 +143,24 @@ def _companies(text: str) -> list[str]:
                     names[name] = None
     for match in _TICKER.finditer(text):
         names[match.group(1) or match.group(2)] = None
-    return list(names)[:200]
+    return list(dict.fromkeys(_issuer(text[:8000]) + list(names)))[:200]
+
+
+def _issuer(head: str) -> list[str]:
+    """A filing's registrant and the tickers of its listed shares, from its cover page: the documents a question
+    naming the company (or its ticker) is about."""
+    found = []
+    registrant = _REGISTRANT.search(head)
+    if registrant:
+        name = re.sub(r"[\s_]+", " ", registrant.group(1))
+        # Some covers run the file number into the name's line: "Commission File Number 001-37622 SQUARE, INC."
+        name = re.sub(r"^.*?commission file (?:number|no\.?)\s*:?\s*[\d-]+", "", name, flags=re.IGNORECASE)
+        name = name.strip(" ,|:")
+        if name and any(c.isalpha() for c in name):
+            found.append(name)
+    symbols = _TRADING_SYMBOLS.search(head)
+    if symbols:
+        listed = [m.group(1) for m in _LISTED.finditer(head, symbols.end(), symbols.end() + 1500)]
+        # Preferred series are listed as "JPM PR G": a lone letter after the first symbol is a series, not a ticker.
+        found += listed[:1] + [symbol for symbol in listed[1:] if len(symbol) > 1]
+    return list(dict.fromkeys(found))
