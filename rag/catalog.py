@@ -20,6 +20,7 @@ from pathlib import Path
 from rag.errors import StoreError
 from rag.lexical import is_chinese, lexical_tokens, phrase_pairs
 from rag.lexical_index import LexicalIndex
+from rag.scope import NamedDocument
 from rag.types import Chunk, Document
 
 _SCHEMA = """
@@ -115,6 +116,7 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._own_commits = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -166,6 +168,10 @@ class Catalog:
         the index answers key on it, so a server sees documents another process ingested."""
         return int(self._query("PRAGMA data_version")[0][0])
 
+    def version(self) -> tuple[int, int]:
+        """Changes with every commit to the catalog, by this connection or any other."""
+        return self._own_commits, self.data_version()
+
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -173,6 +179,7 @@ class Catalog:
                 self._conn.execute("BEGIN IMMEDIATE")
                 yield self._conn
                 self._conn.execute("COMMIT")
+                self._own_commits += 1
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -192,6 +199,12 @@ class Catalog:
         rows = self._query(sql + (" WHERE status = ?" if status else "") + " ORDER BY doc_id",
                            (status,) if status else ())
         return [DocumentRecord(*row[:8], json.loads(row[8]), row[9]) for row in rows]
+
+    def document_names(self) -> list[NamedDocument]:
+        """What names each ready document (rag/scope.py): title, source, broker and companies."""
+        rows = self._query("SELECT doc_id, title, source, broker, companies FROM documents WHERE status = 'ready'")
+        return [NamedDocument(doc_id, title, source, broker, tuple(json.loads(companies)))
+                for doc_id, title, source, broker, companies in rows]
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         found = [d for d in self._documents_where("doc_id = ?", (doc_id,))]

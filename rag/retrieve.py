@@ -7,7 +7,12 @@ a paragraph, that a question is about, where a whole-chunk vector or BM25 score 
 Languages: English chunks and questions are embedded by all-MiniLM-L6-v2, Chinese ones by the multilingual
 encoder, whose space holds both languages. A Chinese question is ranked by BM25 and the multilingual vectors of
 every chunk (English ones too, when they have them); an English question adds the multilingual ranking of the
-Chinese chunks to its English rankings, so it reaches a Chinese report."""
+Chinese chunks to its English rankings, so it reaches a Chinese report.
+
+Named documents: a question that names some documents' issuer, ticker or title ("What was Amcor's FY2023
+EBITDA?", rag/scope.py) is ranked twice, over the whole corpus and within those documents, and the two fused:
+the second finds the named filing's own page where the whole corpus has stronger matches for its words
+elsewhere (FinanceBench dev: see README, "Evaluation")."""
 
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import EmptyIndexError, FilterError
 from rag.lexical import is_chinese, lexical_tokens
+from rag.scope import DocumentNames
 from rag.settings import RetrieveSettings
 from rag.store import VectorStore
 from rag.types import Hit
@@ -88,6 +94,17 @@ class HybridRetriever:
         # Analysts and dashboards repeat questions; the query embedding is the costliest step of a search.
         self._query_vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._names: tuple[tuple[int, int], DocumentNames] | None = None
+
+    def named_documents(self, question: str) -> set[str]:
+        """The documents `question` names (empty when none, or all); the names are re-read when the catalog
+        changes, in this process or another."""
+        version = self.catalog.version()
+        names = self._names
+        if names is None or names[0] != version:
+            names = (version, DocumentNames(self.catalog.document_names()))
+            self._names = names
+        return names[1].named_in(question)
 
     def _query_vector(self, question: str, encoder: Embedder | None = None) -> list[float]:
         encoder = encoder or self.embedder
@@ -133,6 +150,46 @@ class HybridRetriever:
         across_vector = (self._query_vector(question, self.multilingual)
                          if dense_wanted and self.multilingual is not None
                          and (chinese or self.catalog.holds_chinese()) else None)
+        named = self.named_documents(question) if mode == "hybrid" and self.settings.named_weight > 0 else set()
+        if doc_ids is not None:
+            named &= doc_ids
+        scopes = [(1.0, doc_ids)] + ([(self.settings.named_weight, named)] if named and named != doc_ids else [])
+        fused: dict[str, float] = {}
+        similarity: dict[str, float] = {}
+        for scale, scope in scopes:
+            rankings, found = self._rankings(question, mode, chinese, query_vector, across_vector, candidates, scope)
+            similarity.update(found)
+            for weight, ranking in rankings:
+                for rank, (chunk_id, _) in enumerate(ranking, start=1):
+                    fused[chunk_id] = fused.get(chunk_id, 0.0) + scale * weight / (self.settings.rrf_k + rank)
+        records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
+        for cid, record in records.items():
+            # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
+            # Words counted as BM25 sees them: Chinese has no spaces, and a whole paragraph of it is one "word".
+            if len(lexical_tokens(record.text, keep_stop_words=True)) < self.settings.short_chunk_words:
+                fused[cid] *= self.settings.short_chunk_penalty
+        ranked = sorted(fused, key=lambda cid: -fused[cid])
+        ranked = [cid for cid in ranked if cid in records][:top_k]
+        # Relevance is the dense similarity, by the English encoder where it has the chunk and the question.
+        for vector, lookup in ((query_vector, self.store.vectors), (across_vector, self.store.multilingual_vectors)):
+            missing = [cid for cid in ranked if cid not in similarity]
+            if vector is not None and missing:
+                for cid, found in lookup(missing).items():
+                    similarity[cid] = _cosine(vector, found)
+        hits = []
+        for rank, cid in enumerate(ranked, start=1):
+            r = records[cid]
+            hits.append(Hit(rank=rank, chunk_id=cid, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
+                            start=r.start, end=r.end, text=r.text, score=fused[cid], publisher=r.publisher,
+                            published=r.published, relevance=max(0.0, similarity.get(cid, 0.0)),
+                            section=r.section))
+        return hits
+
+    def _rankings(self, question: str, mode: str, chinese: bool, query_vector: list[float] | None,
+                  across_vector: list[float] | None, candidates: int,
+                  doc_ids: set[str] | None) -> tuple[list[tuple[float, list[tuple[str, float]]]], dict[str, float]]:
+        """(weight, ranking) of each signal the mode uses, within `doc_ids` (None: everywhere), and the dense
+        similarity of the chunks the dense rankings found."""
         dense = self.store.query(query_vector, candidates, doc_ids) if query_vector is not None else []
         across = (self.store.query_multilingual(across_vector, candidates, doc_ids, chinese_only=not chinese)
                   if across_vector is not None else [])
@@ -148,33 +205,7 @@ class HybridRetriever:
         else:
             # The baselines rank whole chunks by one signal each, at full weight.
             rankings = [(1.0, (dense or across) if mode == "dense" else lexical)]
-        fused: dict[str, float] = {}
-        for weight, ranking in rankings:
-            for rank, (chunk_id, _) in enumerate(ranking, start=1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (self.settings.rrf_k + rank)
-        records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
-        for cid, record in records.items():
-            # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
-            # Words counted as BM25 sees them: Chinese has no spaces, and a whole paragraph of it is one "word".
-            if len(lexical_tokens(record.text, keep_stop_words=True)) < self.settings.short_chunk_words:
-                fused[cid] *= self.settings.short_chunk_penalty
-        ranked = sorted(fused, key=lambda cid: -fused[cid])
-        ranked = [cid for cid in ranked if cid in records][:top_k]
-        # Relevance is the dense similarity, by the English encoder where it has the chunk and the question.
-        similarity = {**dict(across), **dict(dense)}
-        for vector, lookup in ((query_vector, self.store.vectors), (across_vector, self.store.multilingual_vectors)):
-            missing = [cid for cid in ranked if cid not in similarity]
-            if vector is not None and missing:
-                for cid, found in lookup(missing).items():
-                    similarity[cid] = _cosine(vector, found)
-        hits = []
-        for rank, cid in enumerate(ranked, start=1):
-            r = records[cid]
-            hits.append(Hit(rank=rank, chunk_id=cid, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
-                            start=r.start, end=r.end, text=r.text, score=fused[cid], publisher=r.publisher,
-                            published=r.published, relevance=max(0.0, similarity.get(cid, 0.0)),
-                            section=r.section))
-        return hits
+        return rankings, {**dict(across), **dict(dense)}
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

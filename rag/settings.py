@@ -89,6 +89,9 @@ class RetrieveSettings(BaseModel):
         0.1, ge=0, description="Weight of the multilingual dense ranking for a Chinese question (all chunks).")
     multilingual_weight_en: float = Field(
         0.6, ge=0, description="Weight of the multilingual dense ranking of Chinese chunks for an English question.")
+    named_weight: float = Field(
+        1.5, ge=0, description="Weight of the rankings within the documents a question names (its issuer, ticker "
+        "or title: rag/scope.py) beside those over the whole corpus; 0 searches the whole corpus only.")
     short_chunk_words: int = Field(8, ge=0, description="Chunks with fewer words are ranked down (headings).")
     short_chunk_penalty: float = Field(0.5, ge=0, le=1, description="Score factor for such chunks.")
 

@@ -1,0 +1,95 @@
+"""Which documents a question names: "What was Amcor's adjusted EBITDA?" is about Amcor's filings and the
+reports that cover Amcor, wherever else the words "adjusted EBITDA" appear.
+
+A document's names are what identifies it rather than what it discusses: its title, its file name, its issuer
+and tickers and the companies it covers (rag/metadata.py), and its broker when that is a known research house.
+A question names a document when it writes one of those words as a name (capitalised, as analysts write
+"Amcor", "AMCOR's", "JnJ", "JPM") or runs a multi-word name together as a file name does ("Best Buy" and
+BESTBUY). The retriever searches the named documents beside the whole corpus (rag/retrieve.py), so that a
+question about one issuer among hundreds finds its pages, and a question naming nothing is searched as before.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from rag.lexical import STOP_WORDS
+from rag.metadata import KNOWN_BROKERS
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[&.][A-Za-z0-9]+)*|\d+[A-Za-z]+[A-Za-z0-9]*")
+_POSSESSIVE = re.compile(r"['’]s?\b")
+# Capitalised words that name a period, a reporting basis or a metric in any filing or report, never a
+# document: "FY2023", "Q2", "GAAP", "EBITDA", "US". A question is full of them; a file name or title may be too.
+_NOT_NAMES = frozenset("""fy q1 q2 q3 q4 h1 h2 1q 2q 3q 4q 1h 2h ytd yoy qoq mom ttm ltm gaap ifrs non adjusted
+ebitda ebitdar ebit eps dps pe roe roa roic roce rotce fcf cogs sga capex opex dpo dso dio ceo cfo coo usd rmb
+cny eur gbp jpy hkd us usa uk eu inc corp co ltd plc llc lp group holdings company corporation incorporated
+form annual report quarterly results earnings release exhibit press fiscal quarter year first second third
+fourth half full note notes table figure page item part section statement statements total net gross""".split())
+_PERIOD = re.compile(r"^(?:fy|cy|q[1-4]|[1-4]q|h[12]|[12]h)?\d{2,4}(?:q[1-4]|h[12]|e|a|f)?$")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(_POSSESSIVE.sub("", text))
+
+
+def _fold(word: str) -> str:
+    return word.lower().replace("&", "").replace(".", "")
+
+
+def _usable(term: str) -> bool:
+    return len(term) > 1 and term not in _NOT_NAMES and term not in STOP_WORDS and not _PERIOD.match(term)
+
+
+@dataclass(frozen=True)
+class NamedDocument:
+    doc_id: str
+    title: str
+    source: str
+    broker: str
+    companies: tuple[str, ...]
+
+
+class DocumentNames:
+    """The names of every ready document, and the documents a question names."""
+
+    def __init__(self, documents: list[NamedDocument]) -> None:
+        self.doc_ids = {d.doc_id for d in documents}
+        by_term: dict[str, set[str]] = {}
+        for doc in documents:
+            for term in self._terms(doc):
+                by_term.setdefault(term, set()).add(doc.doc_id)
+        # A word every document carries ("TAT-QA", a shared file name) tells none of them apart.
+        n = len(self.doc_ids)
+        self._docs_of = {t: ids for t, ids in by_term.items() if len(ids) < n or n == 1}
+
+    @staticmethod
+    def _terms(doc: NamedDocument) -> set[str]:
+        names = [doc.title, *doc.companies]
+        if doc.broker and any(doc.broker.lower() == b.lower() for b in KNOWN_BROKERS):
+            names.append(doc.broker)
+        # "AMCOR_2023_10K.pdf", "best-buy-q2.pdf": a file name's words, split where the name splits them.
+        stem = PurePath(doc.source or doc.doc_id).stem
+        names.append(re.sub(r"[_\-.]+", " ", stem))
+        terms: set[str] = set()
+        for name in names:
+            words = [_fold(w) for w in _words(name)]
+            terms.update(w for w in words if _usable(w))
+            # "Best Buy" is BESTBUY in a file name, and a question may write either.
+            terms.update(a + b for a, b in zip(words, words[1:]) if _usable(a + b) and len(a + b) > 3)
+        return terms
+
+    def named_in(self, question: str) -> set[str]:
+        """The documents whose names the question writes as names; empty when it names none, or names every
+        document (a question naming the only report's company is about all of the corpus)."""
+        words = _words(question)
+        # A name is capitalised where a common word would not be. A question's first word is capitalised
+        # anyway; it still counts, since only documents' names are matched, and no name is a stop word.
+        terms = {_fold(w) for w in words if w[0].isupper()}
+        terms |= {_fold(a) + _fold(b) for a, b in zip(words, words[1:]) if a[0].isupper() and b[0].isupper()}
+        found: set[str] = set()
+        for term in terms:
+            if _usable(term):
+                found |= self._docs_of.get(term, set())
+        return found if found != self.doc_ids else set()
