@@ -221,8 +221,8 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, dotenv_settings, SlackEnvSource(settings_cls, dotenv_settings),
-                file_secret_settings)
+        return (init_settings, AnswererShorthandSource(env_settings), AnswererShorthandSource(dotenv_settings),
+                SlackEnvSource(settings_cls, dotenv_settings), file_secret_settings)
 
     @model_validator(mode="after")
     def _api_keys_from_env(self) -> "Settings":
@@ -251,6 +251,28 @@ class Settings(BaseSettings):
     @property
     def slack_db_path(self) -> Path:
         return self.home / self.slack.db_name
+
+
+class AnswererShorthandSource(PydanticBaseSettingsSource):
+    """The environment (or .env) source, with RAG_LLM=local read beside RAG_LLM__MAX_TOKENS=50 and the like: on
+    its own the source takes the shorthand string as the whole section and drops the nested variables."""
+
+    def __init__(self, inner: EnvSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+
+    def get_field_value(self, field, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = self.inner()
+        shorthand = values.get("llm")
+        if isinstance(shorthand, str) and not shorthand.lstrip().startswith("{"):
+            prefix = "rag_llm__"
+            nested = {key[len(prefix):]: value for key, value in self.inner.env_vars.items()
+                      if key.lower().startswith(prefix) and value is not None}
+            values["llm"] = {**nested, "answerer": shorthand.strip()}
+        return values
 
 
 class SlackEnvSource(PydanticBaseSettingsSource):

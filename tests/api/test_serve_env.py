@@ -40,3 +40,21 @@ def test_a_bad_value_in_dotenv_is_named_too(tmp_path):
 def test_rag_llm_names_the_answerer(monkeypatch):
     monkeypatch.setenv("RAG_LLM", "extractive")
     assert Settings().llm.answerer == "extractive"
+
+
+def test_rag_llm_keeps_the_sections_other_variables(monkeypatch, tmp_path):
+    monkeypatch.setenv("RAG_LLM", "extractive")
+    monkeypatch.setenv("RAG_LLM__MAX_TOKENS", "50")
+    assert (Settings().llm.answerer, Settings().llm.max_tokens) == ("extractive", 50)
+    # The same two lines in .env.
+    monkeypatch.delenv("RAG_LLM")
+    monkeypatch.delenv("RAG_LLM__MAX_TOKENS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("RAG_LLM=local\nRAG_LLM__MAX_TOKENS=33\n")
+    assert (Settings().llm.answerer, Settings().llm.max_tokens) == ("local", 33)
+
+
+def test_a_bad_nested_value_beside_rag_llm_is_named(tmp_path):
+    result = rag(["serve", "--index", str(tmp_path / "index")], tmp_path, RAG_LLM="extractive",
+                 RAG_LLM__MAX_TOKENS="lots")
+    assert result.returncode == 2 and "RAG_LLM__MAX_TOKENS" in result.stderr, result.stderr
