@@ -231,6 +231,10 @@ def _table_records(path: Path, header: list[str], rows: list[tuple[int, list[str
     records = []
     for number, row in rows:
         record = {name: (row[i] if i < len(row) else "") for i, name in enumerate(names) if name}
+        # A cell under a blank header is still part of the row (a note, a tag): it is carried through under
+        # its column's number rather than dropped.
+        record.update({f"column {i + 1}": row[i] for i, name in enumerate(names)
+                       if not name and i < len(row) and row[i].strip()})
         record[column] = record.pop(wanted)
         records.append((number, record))
     return records

@@ -86,6 +86,16 @@ def test_xlsx_with_another_column_name_and_numeric_ids(tmp_path):
                                                             ("2", ASCEND, {"sector": "chips"})]
 
 
+def test_cells_under_a_blank_header_are_carried_through(tmp_path):
+    path = write_xlsx(tmp_path / "q.xlsx", [["question", None, "sector"], [GROWTH, "ask the PM", "servers"],
+                                            [ASCEND, None, "chips"]])
+    items = read_batch(path)
+    assert [i.fields for i in items] == [{"column 2": "ask the PM", "sector": "servers"}, {"sector": "chips"}]
+    csv = tmp_path / "q.csv"
+    csv.write_text(f"question,,sector\n{GROWTH},ask the PM,servers\n", encoding="utf-8")
+    assert read_batch(csv)[0].fields == {"column 2": "ask the PM", "sector": "servers"}
+
+
 def test_corrupt_xlsx_gives_a_clear_message(tmp_path):
     path = tmp_path / "q.xlsx"
     path.write_bytes(b"PK\x03\x04 this is not really a workbook")
