@@ -26,7 +26,9 @@ _NOT_NAMES = frozenset("""fy q1 q2 q3 q4 h1 h2 1q 2q 3q 4q 1h 2h ytd yoy qoq mom
 ebitda ebitdar ebit eps dps pe roe roa roic roce rotce fcf cogs sga capex opex dpo dso dio ceo cfo coo usd rmb
 cny eur gbp jpy hkd us usa uk eu inc corp co ltd plc llc lp group holdings company corporation incorporated
 form annual report quarterly results earnings release exhibit press fiscal quarter year first second third
-fourth half full note notes table figure page item part section statement statements total net gross""".split())
+fourth half full note notes table figure page item part section statement statements total net gross
+january february march april may june july august september october november december jan feb mar apr jun
+jul aug sep sept oct nov dec""".split())
 _PERIOD = re.compile(r"^(?:fy|cy|q[1-4]|[1-4]q|h[12]|[12]h)?\d{2,4}(?:q[1-4]|h[12]|e|a|f)?$")
 
 
@@ -36,6 +38,16 @@ def _words(text: str) -> list[str]:
 
 def _fold(word: str) -> str:
     return word.lower().replace("&", "").replace(".", "")
+
+
+def _name_words(name: str) -> list[str]:
+    """A name's words that can tell documents apart, a dotted word by its first part where that is a word
+    ("AMAZON.COM, INC." -> amazon; "J.P." -> jp)."""
+    words = []
+    for word in _words(name):
+        first = re.split(r"[.&]", word)[0]
+        words.append(_fold(first) if len(first) > 2 else _fold(word))
+    return [w for w in dict.fromkeys(words) if _usable(w)]
 
 
 def _usable(term: str) -> bool:
@@ -56,28 +68,35 @@ class DocumentNames:
 
     def __init__(self, documents: list[NamedDocument]) -> None:
         self.doc_ids = {d.doc_id for d in documents}
-        by_term: dict[str, set[str]] = {}
+        by_term: dict[frozenset[str], set[str]] = {}
         for doc in documents:
             for term in self._terms(doc):
                 by_term.setdefault(term, set()).add(doc.doc_id)
-        # A word every document carries ("TAT-QA", a shared file name) tells none of them apart.
+        # A name every document carries ("TAT-QA", a shared file name) tells none of them apart.
         n = len(self.doc_ids)
         self._docs_of = {t: ids for t, ids in by_term.items() if len(ids) < n or n == 1}
 
     @staticmethod
-    def _terms(doc: NamedDocument) -> set[str]:
-        names = [doc.title, *doc.companies]
-        if doc.broker and any(doc.broker.lower() == b.lower() for b in KNOWN_BROKERS):
-            names.append(doc.broker)
+    def _terms(doc: NamedDocument) -> set[frozenset[str]]:
+        """Each name as the set of words a question must write: one word of a title or file name; a company's
+        or broker's name by its first two words ("Blue Harbor" names Blue Harbor Foods, while "Cash & cash
+        equivalents" does not name Cash for Business, a product a filing lists), or run together ("Best Buy"
+        is BESTBUY in a file name)."""
         # "AMCOR_2023_10K.pdf", "best-buy-q2.pdf": a file name's words, split where the name splits them.
         stem = PurePath(doc.source or doc.doc_id).stem
-        names.append(re.sub(r"[_\-.]+", " ", stem))
-        terms: set[str] = set()
-        for name in names:
-            words = [_fold(w) for w in _words(name)]
-            terms.update(w for w in words if _usable(w))
-            # "Best Buy" is BESTBUY in a file name, and a question may write either.
-            terms.update(a + b for a, b in zip(words, words[1:]) if _usable(a + b) and len(a + b) > 3)
+        single = [doc.title, re.sub(r"[_\-.]+", " ", stem)]
+        whole = list(doc.companies)
+        if doc.broker and any(doc.broker.lower() == b.lower() for b in KNOWN_BROKERS):
+            whole.append(doc.broker)
+        terms: set[frozenset[str]] = set()
+        for name in single:
+            terms.update(frozenset([w]) for w in _name_words(name))
+        for name in whole:
+            words = _name_words(name)
+            if words:
+                terms.add(frozenset(words[:2]))
+                if len(words) > 1:
+                    terms.update((frozenset(["".join(words)]), frozenset(["".join(words[:2])])))
         return terms
 
     def named_in(self, question: str) -> set[str]:
@@ -87,9 +106,11 @@ class DocumentNames:
         # A name is capitalised where a common word would not be. A question's first word is capitalised
         # anyway; it still counts, since only documents' names are matched, and no name is a stop word.
         terms = {_fold(w) for w in words if w[0].isupper()}
+        terms |= {n for w in words if w[0].isupper() for n in _name_words(w)}
         terms |= {_fold(a) + _fold(b) for a, b in zip(words, words[1:]) if a[0].isupper() and b[0].isupper()}
+        terms = {t for t in terms if _usable(t)}
         found: set[str] = set()
-        for term in terms:
-            if _usable(term):
-                found |= self._docs_of.get(term, set())
+        for name, doc_ids in self._docs_of.items():
+            if name <= terms:
+                found |= doc_ids
         return found if found != self.doc_ids else set()

@@ -47,7 +47,7 @@ def _names() -> DocumentNames:
         NamedDocument("NORTHWIND_2025Q1_10Q.pdf", "Northwind Traders Q1 2025", "/filings/NORTHWIND_2025Q1_10Q.pdf",
                       "", ("NWT",)),
         NamedDocument("BLUEHARBOR_2024_10K.pdf", "UNITED STATES", "/filings/BLUEHARBOR_2024_10K.pdf", "",
-                      ("BLUE HARBOR FOODS CO.", "BHF")),
+                      ("BLUE HARBOR FOODS CO.", "BHF", "Cash for Business")),
         NamedDocument("note.txt", "Sector note: packaged food margins", "/notes/note.txt", "Morgan Stanley",
                       ("Blue Harbor Foods",)),
     ])
@@ -71,6 +71,7 @@ def test_a_question_names_documents_however_the_name_is_written(question, expect
     "What was the FY2024 adjusted EBITDA margin?",          # periods and metrics are not names
     "Which segment had the highest GAAP operating income in Q4?",
     "what was northwind's revenue?",                        # a name written as a common word is not read as one
+    "Did Cash & Cash equivalents fall in Q2?",              # one word of a product's name does not name it
 ])
 def test_a_question_naming_no_document_is_searched_everywhere(question):
     assert _names().named_in(question) == set()
