@@ -75,6 +75,12 @@ class DocumentNames:
         # A name every document carries ("TAT-QA", a shared file name) tells none of them apart.
         n = len(self.doc_ids)
         self._docs_of = {t: ids for t, ids in by_term.items() if len(ids) < n or n == 1}
+        # Names by their words, so that a question is matched against the names sharing a word with it, not
+        # against every name of a large corpus.
+        self._names_with: dict[str, list[frozenset[str]]] = {}
+        for name in self._docs_of:
+            for word in name:
+                self._names_with.setdefault(word, []).append(name)
 
     @staticmethod
     def _terms(doc: NamedDocument) -> set[frozenset[str]]:
@@ -110,7 +116,8 @@ class DocumentNames:
         terms |= {_fold(a) + _fold(b) for a, b in zip(words, words[1:]) if a[0].isupper() and b[0].isupper()}
         terms = {t for t in terms if _usable(t)}
         found: set[str] = set()
-        for name, doc_ids in self._docs_of.items():
-            if name <= terms:
-                found |= doc_ids
+        for term in terms:
+            for name in self._names_with.get(term, ()):
+                if name <= terms:
+                    found |= self._docs_of[name]
         return found if found != self.doc_ids else set()
