@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 
 from rag.lexical import STOP_WORDS
@@ -83,7 +84,8 @@ class DocumentNames:
                 self._names_with.setdefault(word, []).append(name)
 
     @staticmethod
-    def _terms(doc: NamedDocument) -> set[frozenset[str]]:
+    @lru_cache(maxsize=200_000)
+    def _terms(doc: NamedDocument) -> frozenset[frozenset[str]]:
         """Each name as the set of words a question must write: one word of a title or file name; a company's
         or broker's name by its first two words ("Blue Harbor" names Blue Harbor Foods, while "Cash & cash
         equivalents" does not name Cash for Business, a product a filing lists), or run together ("Best Buy"
@@ -103,7 +105,8 @@ class DocumentNames:
                 terms.add(frozenset(words[:2]))
                 if len(words) > 1:
                     terms.update((frozenset(["".join(words)]), frozenset(["".join(words[:2])])))
-        return terms
+        # Kept per document (the names are re-read after every ingest; most documents did not change).
+        return frozenset(terms)
 
     def named_in(self, question: str) -> set[str]:
         """The documents whose names the question writes as names; empty when it names none, or names every
