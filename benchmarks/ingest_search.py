@@ -21,6 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,7 +211,7 @@ def main() -> None:
         return
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-    with (tempfile.TemporaryDirectory(prefix="rag-bench-") if not args.keep else _kept(args.keep)) as tmp:
+    with (tempfile.TemporaryDirectory(prefix="rag-bench-") if not args.keep else nullcontext(str(args.keep))) as tmp:
         work = Path(tmp)
         ingest, source, units_of = bench_ingest(work, args.docs)
         print(f"corpus: {ingest['documents']} TAT-QA documents, {ingest['chunks']} chunks, {ingest['units']} units")
@@ -228,29 +229,19 @@ def main() -> None:
             synthetic = build_synthetic(work, source, units_of, size, unit_vectors=with_units)
             built_s = time.perf_counter() - start
             result = bench_search(synthetic, queries)
-            grown = rss_mib() - before
-            print(f"search at {result['chunks']} chunks: hybrid p50 {result['p50_ms']:.1f} ms, p95 "
-                  f"{result['p95_ms']:.1f} ms; beside it Chroma's own query p50 {result['chroma_p50_ms']:.1f} ms and "
-                  f"BM25 (chunks + units) p50 {result['lexical_p50_ms']:.1f} ms, p95 {result['lexical_p95_ms']:.1f} ms "
-                  f"(k=5, {len(queries)} queries; built in {built_s:.0f} s; RSS +{grown:.0f} MiB, "
-                  f"{grown / size * 100_000:.0f} MiB per 100k chunks{'' if with_units else '; no unit vectors'})")
+            print(describe(result, len(queries), built_s, rss_mib() - before, size, with_units))
             synthetic.catalog.close()
             if args.keep:
                 (work / f"synthetic-{size}" / "built.json").write_text(json.dumps(
                     {"size": size, "built_s": built_s, "unit_vectors": with_units}), encoding="utf-8")
 
 
-class _kept:
-    """A context manager that hands back a directory it does not delete (the --keep case)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> str:
-        return str(self.path)
-
-    def __exit__(self, *_exc) -> None:
-        return None
+def describe(result: dict, queries: int, built_s: float, grown_mib: float, size: int, unit_vectors: bool) -> str:
+    return (f"search at {result['chunks']} chunks: hybrid p50 {result['p50_ms']:.1f} ms, p95 "
+            f"{result['p95_ms']:.1f} ms; beside it Chroma's own query p50 {result['chroma_p50_ms']:.1f} ms and "
+            f"BM25 (chunks + units) p50 {result['lexical_p50_ms']:.1f} ms, p95 {result['lexical_p95_ms']:.1f} ms "
+            f"(k=5, {queries} queries; built in {built_s:.0f} s; RSS +{grown_mib:.0f} MiB, "
+            f"{grown_mib / size * 100_000:.0f} MiB per 100k chunks{'' if unit_vectors else '; no unit vectors'})")
 
 
 def search_kept(work: Path, queries: list[str]) -> None:
@@ -268,13 +259,8 @@ def search_kept(work: Path, queries: list[str]) -> None:
         synthetic = open_assistant(marker.parent, collection=f"synthetic_{info['size']}")
         start = time.perf_counter()
         result = bench_search(synthetic, queries)
-        grown = rss_mib() - before
-        print(f"search at {result['chunks']} chunks (kept index, built in {info['built_s']:.0f} s"
-              f"{'' if info['unit_vectors'] else ', no unit vectors'}): hybrid p50 {result['p50_ms']:.1f} ms, "
-              f"p95 {result['p95_ms']:.1f} ms; Chroma's own query p50 {result['chroma_p50_ms']:.1f} ms; BM25 "
-              f"(chunks + units) p50 {result['lexical_p50_ms']:.1f} ms, p95 {result['lexical_p95_ms']:.1f} ms "
-              f"({len(queries)} queries in {time.perf_counter() - start:.0f} s, opening included; RSS +{grown:.0f} "
-              f"MiB, {grown / info['size'] * 100_000:.0f} MiB per 100k chunks)")
+        print(describe(result, len(queries), info["built_s"], rss_mib() - before, info["size"], info["unit_vectors"])
+              + f" (kept index; {time.perf_counter() - start:.0f} s with opening)")
         synthetic.catalog.close()
 
 
