@@ -121,3 +121,27 @@ def test_retrieval_finds_the_named_filings_page(tmp_path):
     only = assistant.search(question, k=3, filters={"doc_id": "REDCEDAR_2024_10K.txt"})
     assert {h.doc_id for h in only} == {"REDCEDAR_2024_10K.txt"}
     assert Path(only[0].source).name == "REDCEDAR_2024_10K.txt"
+
+
+def test_a_document_ingested_by_this_process_is_named_at_once(tmp_path):
+    """The names are kept between searches; this process's own ingest must refresh them (SQLite's data_version
+    only moves for other connections' commits)."""
+    from rag.assistant import Assistant
+
+    folder = tmp_path / "filings"
+    folder.mkdir()
+    (folder / "NORTHWIND_2024_10K.txt").write_text(
+        COVER.format(name="NORTHWIND TRADERS, INC.", ticker="NWT") + "Net sales rose 4% to $2.1 billion.\n",
+        encoding="utf-8")
+    (folder / "REDCEDAR_2024_10K.txt").write_text(
+        COVER.format(name="RED CEDAR HOMES CORP.", ticker="RCH") + "Home deliveries rose 9% to 4,210.\n",
+        encoding="utf-8")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "index"))
+    assistant.ingest([folder / "NORTHWIND_2024_10K.txt", folder / "REDCEDAR_2024_10K.txt"])
+    question = "How many homes did Blue Harbor deliver?"
+    assert assistant.retriever.named_documents(question) == set()
+    (folder / "BLUEHARBOR_2024_10K.txt").write_text(
+        COVER.format(name="BLUE HARBOR FOODS CO.", ticker="BHF") + "Net sales were $900 million.\n",
+        encoding="utf-8")
+    assistant.ingest([folder])
+    assert assistant.retriever.named_documents(question) == {"BLUEHARBOR_2024_10K.txt"}
