@@ -10,7 +10,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -52,6 +52,11 @@ class EmbedSettings(BaseModel):
     batch_threads: int | None = Field(
         None, ge=1, description="CPU threads for ingest-sized batches (default: all cores); queries use one."
     )
+    # bf16 weights halve the encoder's time on CPUs that multiply bf16 in hardware, with vectors within cosine
+    # 0.9999 of fp32 (benchmarks/encoder_precision.py); elsewhere bf16 is emulated and slower, so "auto" checks.
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="Arithmetic of ingest-sized batches: auto = bf16 where the CPU has avx512_bf16 or "
+        "AMX, else fp32. Queries and small batches are always fp32.")
     multilingual: bool = Field(
         True, description="Embed Chinese text and questions with the multilingual encoder (USE multilingual v3) "
         "instead of all-MiniLM-L6-v2, which reads Hanzi as [UNK].")

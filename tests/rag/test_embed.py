@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from rag.embed import PACKAGED_MODEL_SHA256, SentenceTransformerEmbedder, build_embedder, packaged_model_path
+from rag.embed import (PACKAGED_MODEL_SHA256, SentenceTransformerEmbedder, build_embedder, cpu_multiplies_bf16,
+                       packaged_model_path)
 from rag.errors import EmbedError
 from rag.settings import EmbedSettings
 
@@ -75,3 +76,54 @@ def test_another_local_model_path_can_be_set(tmp_path, embedder):
 def test_folder_without_a_model_is_an_embed_error(tmp_path):
     with pytest.raises(EmbedError, match="not a sentence-transformers model folder"):
         build_embedder(EmbedSettings(model_path=str(tmp_path)))
+
+
+# Lines of annual reports (TAT-QA dev): more than 16, so they take the batch (ingest) path.
+FILING_LINES = [
+    "Automotive | 2019: $ 5,686; 2018: $ 6,092; 2017: $ 5,228",
+    "Commercial transportation | 2019: 1,221; 2018: 1,280; 2017: 997",
+    "Sensors | 2019: 914; 2018: 918; 2017: 814",
+    "Defined contribution schemes | 2019 €m: 166; 2018 €m: 178; 2017 €m: 192",
+    "Defined benefit schemes | 2019 €m: 57; 2018 €m: 44; 2017 €m: 20",
+    "Total amount charged to income statement (note 23) | 2019 €m: 223; 2018 €m: 222; 2017 €m: 212",
+    "The Vodafone UK plan is registered as an occupational pension plan with HM Revenue and Customs.",
+    "UK legislation requires that pension schemes are funded prudently.",
+    "Deferred charges and other assets consisted of the following (in thousands):",
+    "The following table sets forth selected financial data as of and for our last five fiscal years.",
+    "Cash flow generated from operations, less tax and net capital expenditure, interest paid and received.",
+    "Fixed Price | 2019: $ 1,452.4; 2018: $ 1,146.2; 2017: $ 1,036.9",
+    "Total sales | 2019: $1,496.5; 2018: $1,202.9; 2017: $1,107.7",
+    "Revenue increased primarily due to higher volumes in the Industrial Solutions segment.",
+    "Gross margin decreased 120 basis points, reflecting unfavourable product mix.",
+    "We repurchased 2.1 million shares of common stock for $180 million during fiscal 2019.",
+    "Income tax expense was $85.3 million, an effective tax rate of 21.4%.",
+    "Goodwill is tested for impairment annually in the fourth quarter.",
+    "Capital expenditures were $749 million in fiscal 2019, compared with $723 million in fiscal 2018.",
+    "The weighted-average discount rate used to measure lease liabilities was 4.1%.",
+]
+
+
+def test_bf16_batches_stay_within_rounding_of_fp32():
+    fp32 = SentenceTransformerEmbedder(packaged_model_path(), precision="fp32")
+    bf16 = SentenceTransformerEmbedder(packaged_model_path(), precision="bf16")
+    assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
+    exact, rounded = fp32.embed_documents(FILING_LINES), bf16.embed_documents(FILING_LINES)
+    assert all(abs(dot(v, v) - 1) < 1e-4 for v in rounded)
+    assert min(dot(a, b) for a, b in zip(exact, rounded)) > 0.999
+    for question in ("What was the effective tax rate?", "How much did sensors sell in 2018?",
+                     "What were capital expenditures in fiscal 2019?"):
+        query = fp32.embed_query(question)
+        assert bf16.embed_query(question) == query  # a question is always encoded in fp32
+
+        def top3(vectors):
+            return sorted(range(len(vectors)), key=lambda n: -dot(query, vectors[n]))[:3]
+        assert top3(rounded) == top3(exact)
+
+
+@pytest.mark.parametrize(("flags", "native"), [("fpu avx512f avx512_bf16 amx_tile", True), ("fpu avx2 amx_bf16", True),
+                                               ("fpu sse4_2 avx2 avx512f", False)])
+def test_bf16_is_chosen_only_where_the_cpu_multiplies_it(tmp_path, flags, native):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n", encoding="ascii")
+    assert cpu_multiplies_bf16(cpuinfo) is native
+    assert cpu_multiplies_bf16(tmp_path / "missing") is False
