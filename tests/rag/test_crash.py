@@ -62,9 +62,13 @@ def assert_same_index(actual: dict, expected: dict) -> None:
     # Every unit is in BM25; only rows and long sentences have a vector of their own (rag/chunk.py).
     assert actual["unit_fts"] == sum(n for _, n in actual["units"]) >= len(actual["unit_ids"]) > 0
     assert {u.rsplit("/", 1)[0] for u in actual["unit_ids"]} <= set(actual["chroma"]), "orphan unit vectors"
-    for chunk_id, vector in expected["vectors"].items():
-        got = actual["vectors"][chunk_id]
-        assert max(abs(a - b) for a, b in zip(got, vector)) < 1e-4, chunk_id
+    # Each chunk keeps its own text's vector: nearest to the clean run's vector for that chunk, and equal to it
+    # within rounding (bf16 batches round differently with the batch a text was encoded in: cosine >= 0.999).
+    def cosine(a, b):
+        return sum(x * y for x, y in zip(a, b))
+    for chunk_id, got in actual["vectors"].items():
+        nearest = max(expected["vectors"], key=lambda other: cosine(got, expected["vectors"][other]))
+        assert nearest == chunk_id and cosine(got, expected["vectors"][chunk_id]) > 0.999, chunk_id
 
 
 def ingest_in_process(home: Path, folder: Path, prune: bool = False) -> None:
