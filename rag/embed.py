@@ -95,12 +95,10 @@ class SentenceTransformerEmbedder:
             # so what a question is compared with changes by rounding only.
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=batch and self.precision == "bf16"):
                 vectors = self._model.encode(
-                    texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False,
-                    convert_to_tensor=True,
+                    texts, batch_size=self.batch_size, show_progress_bar=False, convert_to_tensor=True,
                 )
-        vectors = vectors.float()
-        # Normalised again in fp32: bf16's 8-bit mantissa leaves lengths up to about 0.4% off one.
-        return torch.nn.functional.normalize(vectors, dim=-1).numpy().tolist()
+        # Normalised here, once and in fp32: in bf16 the 8-bit mantissa would leave lengths up to 0.4% off one.
+        return torch.nn.functional.normalize(vectors.float(), dim=-1).numpy().tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

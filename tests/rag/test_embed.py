@@ -108,7 +108,8 @@ def test_bf16_batches_stay_within_rounding_of_fp32():
     bf16 = SentenceTransformerEmbedder(packaged_model_path(), precision="bf16")
     assert (fp32.precision, bf16.precision) == ("fp32", "bf16")
     exact, rounded = fp32.embed_documents(FILING_LINES), bf16.embed_documents(FILING_LINES)
-    assert all(abs(dot(v, v) - 1) < 1e-4 for v in rounded)
+    assert rounded != exact  # the batch really ran in bf16
+    assert all(abs(dot(v, v) - 1) < 1e-4 for v in exact + rounded)
     assert min(dot(a, b) for a, b in zip(exact, rounded)) > 0.999
     for question in ("What was the effective tax rate?", "How much did sensors sell in 2018?",
                      "What were capital expenditures in fiscal 2019?"):
@@ -127,3 +128,10 @@ def test_bf16_is_chosen_only_where_the_cpu_multiplies_it(tmp_path, flags, native
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n", encoding="ascii")
     assert cpu_multiplies_bf16(cpuinfo) is native
     assert cpu_multiplies_bf16(tmp_path / "missing") is False
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_asks_the_cpu(monkeypatch, native):
+    monkeypatch.setattr("rag.embed.cpu_multiplies_bf16", lambda: native)
+    chosen = SentenceTransformerEmbedder(packaged_model_path(), precision="auto").precision
+    assert chosen == ("bf16" if native else "fp32")
