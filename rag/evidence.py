@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -58,7 +59,9 @@ _UNIT_SUFFIX = re.compile(r"^\d[\d,.]*(?:w|kw|mw|gw|kwh|mwh|gwh|twh|nm|mm|cm|km|
 
 
 # Kinds of figure ----------------------------------------------------------------------------------------
+# Each is asked of the same retrieved sentences for question after question: the answers are kept.
 
+@lru_cache(maxsize=8192)
 def has_non_year_figure(text: str) -> bool:
     short_years = {str(int(m.group(1))) for m in _SHORT_YEAR.finditer(text)}
     for key in figures(text):
@@ -77,6 +80,7 @@ _COUNT = re.compile(
     rf"bps\b|pp\b))\s+[A-Za-z]", re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)
 def has_count(text: str) -> bool:
     """Whether the text counts something ("146 stores", "20 million units", "eight consecutive quarters"),
     rather than giving only rates, money, measurements or dates."""
@@ -89,16 +93,19 @@ def has_count(text: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=8192)
 def has_amount(text: str) -> bool:
     return bool(re.search(r"[$¥€£]\s?\d|\b\d[\d,.]*\s?(billion|million|trillion|bn|mn)\b|\b(RMB|USD|yuan)\b|亿|万元",
                           text, re.IGNORECASE))
 
 
+@lru_cache(maxsize=8192)
 def has_percent(text: str) -> bool:
     return bool(re.search(r"\d\s?(%|％|bps?\b|ppts?\b|pp\b|x\b|times\b)|\bper ?cent\b|basis points?|"
                           r"percentage points?|百分点|百分之", text, re.IGNORECASE))
 
 
+@lru_cache(maxsize=8192)
 def has_date(text: str) -> bool:
     keys = figures(normalise_periods(text))
     return any("Q" in k or YEAR.match(k) for k in keys) or bool(re.search(r"\b(" + "|".join(MONTHS) + r")\b", text))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.errors import RagError
@@ -69,7 +69,11 @@ class Glossary:
         """For each of a question's folded tokens (stop words kept, in order) that belongs to a glossary
         phrase the question says, the phrases a report may use instead."""
         out: dict[str, list[Phrase]] = defaultdict(list)
-        for phrase, alts in self.alternatives.items():
+        # Only the phrases that start with one of the question's words can match (in glossary order, as before).
+        starting = {n for token in tokens for n in self._by_first_word.get(token, ()) + self._by_first_word.get(
+            token[:-1] if token.endswith("s") else None, ())}
+        for number in sorted(starting):
+            phrase, alts = self._entries[number]
             n = len(phrase)
             for i in range(len(tokens) - n + 1):
                 # The light fold leaves short plurals alone: "LLMs" is "LLM".
@@ -77,6 +81,17 @@ class Glossary:
                     for token in tokens[i : i + n]:
                         out[token].extend(a for a in alts if a not in out[token])
         return dict(out)
+
+    @cached_property
+    def _entries(self) -> list[tuple[Phrase, tuple[Phrase, ...]]]:
+        return list(self.alternatives.items())
+
+    @cached_property
+    def _by_first_word(self) -> dict[str | None, tuple[int, ...]]:
+        index: dict[str | None, list[int]] = defaultdict(list)
+        for number, (phrase, _) in enumerate(self._entries):
+            index[phrase[0]].append(number)
+        return {word: tuple(numbers) for word, numbers in index.items()}
 
 
 @lru_cache(maxsize=8)

@@ -10,6 +10,7 @@ the question of valuation below") pass.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # Who an injected sentence talks to, or pretends to be. Not "model" or "system": reports speak of a business
 # model, "AI: ..." opens a section, and "as a system integrator" is a statement.
@@ -51,6 +52,7 @@ _PATTERNS = [
 _INSTRUCTION = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
 
 
+@lru_cache(maxsize=8192)  # every retrieved sentence is asked, for every question that retrieves it
 def is_instruction(sentence: str) -> bool:
     """Whether `sentence` tells an assistant what to do or who to be (and so is no evidence of anything)."""
     return bool(_INSTRUCTION.search(sentence.strip()))

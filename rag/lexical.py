@@ -68,6 +68,28 @@ def lexical_tokens(text: str, keep_stop_words: bool = False, within_words: bool 
     return [t for t in tokens if t not in STOP_WORDS]
 
 
+def has_fewer_tokens(text: str, limit: int) -> bool:
+    """Whether `text` has fewer than `limit` of lexical_tokens' tokens (stop words kept), reading no further into
+    it than the limit: a long chunk costs what a short one does."""
+    count, position = 0, 0
+    for match in _CJK_RUN.finditer(text):
+        count += _count_latin(text[position : match.start()], limit - count)
+        count += max(1, len(match.group(0)) - 1)
+        if count >= limit:
+            return False
+        position = match.end()
+    return count + _count_latin(text[position:], limit - count) < limit
+
+
+def _count_latin(text: str, limit: int) -> int:
+    count = 0
+    for _ in _TOKEN.finditer(text):
+        count += 1
+        if count >= limit:
+            break
+    return count
+
+
 @lru_cache(maxsize=1)
 def _jieba():
     import jieba

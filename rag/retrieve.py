@@ -31,7 +31,7 @@ from pydantic import Field
 from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import EmptyIndexError, FilterError
-from rag.lexical import is_chinese, lexical_tokens
+from rag.lexical import has_fewer_tokens, is_chinese
 from rag.scope import DocumentNames
 from rag.settings import RetrieveSettings
 from rag.store import VectorStore
@@ -166,7 +166,7 @@ class HybridRetriever:
         for cid, record in records.items():
             # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
             # Words counted as BM25 sees them: Chinese has no spaces, and a whole paragraph of it is one "word".
-            if len(lexical_tokens(record.text, keep_stop_words=True)) < self.settings.short_chunk_words:
+            if has_fewer_tokens(record.text, self.settings.short_chunk_words):
                 fused[cid] *= self.settings.short_chunk_penalty
         ranked = sorted(fused, key=lambda cid: -fused[cid])
         ranked = [cid for cid in ranked if cid in records][:top_k]

@@ -153,3 +153,17 @@ def test_the_per_question_language_lookup_uses_an_index_not_a_scan(tmp_path):
                           "WHERE c.lang = 'zh' AND d.status = 'ready' LIMIT 1")
     assert any("USING INDEX chunks_zh" in row[-1] for row in plan), plan
     assert catalog.holds_chinese() is False
+
+
+@pytest.mark.parametrize("text", [
+    "Accounts Receivable",                                     # a TAT-QA heading
+    "Total revenue for the year ended December 31, 2019 was $1,234.5 million, up 12% year-on-year.",
+    "长江实业集团宣布以252亿元收购英国Greene King公司",           # FinCUGE-style: Hanzi runs around Latin words
+    "营收", "",
+])
+def test_the_short_chunk_check_counts_as_bm25_does_without_reading_past_the_limit(text):
+    from rag.lexical import has_fewer_tokens
+
+    count = len(lexical_tokens(text, keep_stop_words=True))
+    for limit in range(0, count + 3):
+        assert has_fewer_tokens(text, limit) == (count < limit), (text, limit)
