@@ -57,6 +57,8 @@ class Assistant:
         self._generation = 0
         self._answer_cache: OrderedDict[tuple, Answer] = OrderedDict()
         self._answer_cache_lock = threading.Lock()
+        # Extractive answers being worked out now, by key: the same question asked again meanwhile waits for it.
+        self._answering: dict[tuple, threading.Event] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Assistant":
@@ -134,9 +136,14 @@ class Assistant:
         parsed = parse_filters(filters)
         reader = self.answerer(answerer or self.settings.llm.answerer)
         cache_key = (question, k, tuple(sorted(parsed.items())), self._index_version())
-        cached = self._cached_answer(cache_key) if reader.name == "extractive" else None
-        if cached is not None:
-            return replace(cached, id=id)
+        if reader.name != "extractive":  # a model's answer is not kept: it may differ, and costs seconds anyway
+            return self._answer(question, k, parsed, reader, on_token, id, cache_key)
+        with self._answering_first(cache_key) as cached:
+            return replace(cached, id=id) if cached is not None else self._answer(
+                question, k, parsed, reader, on_token, id, cache_key)
+
+    def _answer(self, question: str, k: int | None, parsed: dict[str, str], reader, on_token: TokenSink | None,
+                id: str | None, cache_key: tuple) -> Answer:
         started = time.perf_counter()
         hits = self.retrieve(question, k, parsed)
         retrieved = time.perf_counter()
@@ -163,14 +170,34 @@ class Assistant:
         Taken before retrieving: an answer read while another process commits is filed under the old version."""
         return self._generation, self.catalog.data_version()
 
-    def _cached_answer(self, key: tuple) -> Answer | None:
+    @contextmanager
+    def _answering_first(self, key: tuple) -> Iterator[Answer | None]:
+        """Yields None to the first caller of a key, who answers; one who asks the same while it does waits and
+        gets its cached answer. Fifty analysts opening the same question at once (a shared link, a Slack
+        thread) would otherwise each read it again, every one slower for the others on 2 cores."""
         started = time.perf_counter()
-        with self._answer_cache_lock:
-            cached = self._answer_cache.get(key)
-            if cached is None:
-                return None
-            self._answer_cache.move_to_end(key)
-        return replace(cached, timings={"retrieve_ms": 0.0, "answer_ms": (time.perf_counter() - started) * 1000})
+        while True:
+            with self._answer_cache_lock:
+                cached = self._answer_cache.get(key)
+                if cached is not None:
+                    self._answer_cache.move_to_end(key)
+                    break
+                running = self._answering.get(key)
+                if running is None:
+                    self._answering[key] = done = threading.Event()
+                    break
+            # The first caller's answer may not be cached (a failure, a flagged fallback): then the next
+            # waiter takes over.
+            running.wait(timeout=60)
+        if cached is not None:
+            yield replace(cached, timings={"retrieve_ms": 0.0, "answer_ms": (time.perf_counter() - started) * 1000})
+            return
+        try:
+            yield None
+        finally:
+            with self._answer_cache_lock:
+                del self._answering[key]
+            done.set()
 
     def _cache_answer(self, key: tuple, answer: Answer) -> None:
         with self._answer_cache_lock:

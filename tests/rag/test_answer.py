@@ -348,3 +348,38 @@ def test_the_best_sentence_that_answers_is_quoted_when_a_better_scoring_one_does
     answer = fresh_assistant.ask("What was the average USD-INR exchange rate in FY 2019?", answerer="extractive")
     assert not answer.abstained, answer.warnings
     assert "70.07" in answer.text and "given below" not in answer.text
+
+
+def test_the_same_question_asked_at_once_is_answered_once(sample_index):
+    """Many callers of one new question (a shared link) wait for the first one's answer instead of each
+    retrieving and scoring it again, and all get the same answer."""
+    import threading
+
+    from rag.assistant import Assistant
+    from tests.conftest import make_settings
+
+    assistant = Assistant.from_settings(make_settings(sample_index))
+    retrievals = []
+    retrieve = assistant.retrieve
+
+    def counted(*args, **kwargs):
+        retrievals.append(threading.get_ident())
+        return retrieve(*args, **kwargs)
+
+    assistant.retrieve = counted
+    start = threading.Barrier(8)
+    answers = []
+
+    def ask():
+        start.wait()
+        answers.append(assistant.ask("When will Huawei launch the Ascend 950PR?", answerer="extractive"))
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 8 and len(retrievals) == 1
+    assert len({(a.text, tuple(c.text for c in a.citations)) for a in answers}) == 1
+    assert "1Q26" in answers[0].text
+    assistant.catalog.close()
