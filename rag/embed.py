@@ -94,11 +94,27 @@ class SentenceTransformerEmbedder:
             # (a copy added about 120 MiB to peak RSS), and layer norms and softmax stay fp32. Queries stay fp32,
             # so what a question is compared with changes by rounding only.
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=batch and self.precision == "bf16"):
-                vectors = self._model.encode(
-                    texts, batch_size=self.batch_size, show_progress_bar=False, convert_to_tensor=True,
-                )
+                vectors = self._encode_by_token_length(texts) if batch else self._model.encode(
+                    texts, batch_size=self.batch_size, show_progress_bar=False, convert_to_tensor=True)
         # Normalised here, once and in fp32: in bf16 the 8-bit mantissa would leave lengths up to 0.4% off one.
         return torch.nn.functional.normalize(vectors.float(), dim=-1).numpy().tolist()
+
+    def _encode_by_token_length(self, texts: list[str]):
+        """Encodes in batches of texts of about the same length in tokens. sentence-transformers sorts by
+        characters, and figures cost far more tokens per character than words do: a batch padded to its
+        longest text held 1.49x the tokens it needed on filing PDFs (1.10x sorted by tokens), and encoding took
+        about 25% longer."""
+        import torch
+
+        lengths = [len(ids) for ids in self._model.tokenizer(
+            texts, truncation=True, max_length=self._model.max_seq_length, add_special_tokens=True)["input_ids"]]
+        order = sorted(range(len(texts)), key=lengths.__getitem__)
+        parts = [self._model.encode([texts[i] for i in order[at : at + self.batch_size]], batch_size=self.batch_size,
+                                    show_progress_bar=False, convert_to_tensor=True)
+                 for at in range(0, len(order), self.batch_size)]
+        vectors = torch.empty((len(texts), parts[0].shape[1]), dtype=parts[0].dtype)
+        vectors[torch.tensor(order)] = torch.cat(parts)
+        return vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]

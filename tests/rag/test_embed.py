@@ -38,6 +38,22 @@ def test_vectors_are_unit_length_and_batch_independent(embedder):
     assert dot(single, batch[1]) > 0.9999
 
 
+def test_an_ingest_batch_encoded_by_token_length_keeps_each_text_s_vector_in_its_place():
+    """Batches of more than 16 texts are encoded sorted by their length in tokens: each vector must still be
+    its own text's. Lines from TAT-QA and FinanceBench filings, figure-heavy and plain, in mixed order."""
+    from rag.embed import SentenceTransformerEmbedder, packaged_model_path
+
+    embedder = SentenceTransformerEmbedder(packaged_model_path(), batch_size=4, precision="fp32")
+    lines = ["Total net revenue 1,234,567 1,109,876 998,123 (12,345) 4.5%", "Accounts Receivable",
+             "The Company's effective tax rate was 21.0% in fiscal 2019 compared with 24.5% in fiscal 2018.",
+             "Cash paid for interest on long-term debt $ 325 $ 290 $ 328", "Goodwill", "Inventories, net"]
+    texts = [f"{line} ({n})" for n in range(4) for line in lines]
+    assert len(texts) > 16
+    batch = embedder.embed_documents(texts)
+    for text, vector in zip(texts, batch):
+        assert dot(embedder.embed_query(text), vector) > 0.9999, text
+
+
 def test_paraphrase_is_closer_than_unrelated_text(embedder):
     query = embedder.embed_query("When does Huawei release its new AI chip?")
     near, far = embedder.embed_documents(
