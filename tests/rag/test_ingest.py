@@ -153,6 +153,19 @@ def test_a_catalog_without_the_section_column_opens_and_gains_it(tmp_path):
     Catalog(path).close()  # a second opening finds the column already there
 
 
+def test_units_are_found_by_their_chunk_through_an_index(tmp_path):
+    """Deleting a chunk (its foreign key) and the units backfill look units up by chunk: a scan of every unit
+    for each would make re-ingesting a document quadratic in the corpus."""
+    from rag.catalog import Catalog
+
+    catalog = Catalog(tmp_path / "catalog.sqlite")
+    plans = [" ".join(str(row[-1]) for row in catalog._query("EXPLAIN QUERY PLAN " + sql, params)) for sql, params in (
+        ("SELECT 1 FROM units WHERE chunk_id = ?", ("c1",)),
+        ('SELECT c.chunk_id FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.chunk_id = c.chunk_id)', ()))]
+    assert all("units_chunk" in plan for plan in plans), plans
+    catalog.close()
+
+
 def test_unchanged_files_cost_no_embedding(open_index, corpus_copy):
     first = open_index()
     report = first.ingest([corpus_copy])
