@@ -7,6 +7,7 @@ answerers that actually answered (a busy LLM falls back to extractive) and the s
 
     .venv/bin/python benchmarks/load_api.py --index .rag --clients 50 --seconds 60
     .venv/bin/python benchmarks/load_api.py --seconds 10 --llm-share 0     # no local LLM
+    .venv/bin/python benchmarks/load_api.py --llm-share 0 --workers 2      # two processes on one `chroma run`
 
 Targets (issue 5): 0 5xx, extractive p95 <= 500 ms on 2 cores, peak RSS <= 1.5 GB without the LLM,
 <= 3.5 GB with it.
@@ -24,6 +25,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter, defaultdict
@@ -157,10 +159,57 @@ async def run_load(url: str, clients: int, seconds: float, llm_share: float) -> 
     return results, answerers, time.monotonic() - started
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (the worker processes of `rag serve --workers N`)."""
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its descendants."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def tree_rss_bytes(pid: int) -> int:
+    return sum(rss_bytes(member) for member in process_tree(pid))
+
+
+def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
+    """A `chroma run` server on a free loopback port, and the sample corpus indexed into it under `folder`:
+    several `rag serve` workers share one index only through a Chroma server."""
+    port = free_port()
+    chroma = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--path", str(folder / "chroma"),
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if chroma.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("chroma run did not start")
+        time.sleep(0.3)
+    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--index", str(folder / "index"),
+                    "--chroma-url", url], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return chroma, url
 
 
 def main() -> int:
@@ -169,23 +218,36 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--llm-share", type=float, default=0.1, help="Share of requests asking the local LLM.")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Server processes (`rag serve --workers N`); above 1, over a fresh index in `chroma run`.")
+    parser.add_argument("--chroma-server", action="store_true",
+                        help="Serve a fresh index of corpus/ from a `chroma run` server, as --workers above 1 must "
+                             "(to compare 1 and N workers on the same store).")
     args = parser.parse_args()
-    if not (args.index / "catalog.sqlite").exists():
+    args.chroma_server = args.chroma_server or args.workers > 1
+    if not args.chroma_server and not (args.index / "catalog.sqlite").exists():
         print(f"no index at {args.index}: run `rag ingest corpus/` first", file=sys.stderr)
         return 2
 
+    chroma, scratch = None, None
+    command = [sys.executable, "-m", "rag.cli", "serve"]
+    if args.chroma_server:
+        scratch = tempfile.TemporaryDirectory(prefix="rag-load-")
+        chroma, chroma_url = start_chroma(Path(scratch.name))
+        args.index = Path(scratch.name) / "index"
+        command += ["--workers", str(args.workers), "--chroma-url", chroma_url]
+        print(f"{args.workers} worker(s) over a fresh index of corpus/ in a `chroma run` server (--index not used)")
     port = free_port()
     env = {**os.environ, "RAG_HOME": str(args.index), "RAG_API__RATE_LIMIT_PER_MINUTE": "100000000"}
     env.pop("RAG_API_KEYS", None)
-    server = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(command + ["--port", str(port)], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     peak = [0]
     stop = threading.Event()
 
     def sample_rss() -> None:
         while not stop.wait(0.25):
-            peak[0] = max(peak[0], rss_bytes(server.pid))
+            peak[0] = max(peak[0], tree_rss_bytes(server.pid))
 
     try:
         deadline = time.monotonic() + 180
@@ -201,7 +263,9 @@ def main() -> int:
                 return 1
             time.sleep(0.3)
         threading.Thread(target=sample_rss, daemon=True).start()
-        idle_rss = rss_bytes(server.pid)
+        if args.workers > 1:
+            time.sleep(10)  # /readyz answered by one worker; give the others time to load their embedders
+        idle_rss = tree_rss_bytes(server.pid)
         server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
         results, answerers, elapsed = asyncio.run(run_load(url, args.clients, args.seconds, args.llm_share))
         server_cpu, client_cpu = cpu_seconds(server.pid) - server_cpu, time.process_time() - client_cpu
@@ -212,6 +276,10 @@ def main() -> int:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+        if chroma is not None:
+            chroma.terminate()
+            chroma.wait(timeout=20)
+            scratch.cleanup()
 
     total = sum(len(v) for v in results.values())
     print(f"{args.clients} clients, {elapsed:.1f} s, {total} requests, {total / elapsed:.1f} req/s")
