@@ -189,6 +189,19 @@ def tree_rss_bytes(pid: int) -> int:
     return sum(rss_bytes(member) for member in process_tree(pid))
 
 
+def became_ready(url: str, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether `url` answered 200 within `seconds`, while `process` kept running."""
+    deadline = time.monotonic() + seconds
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
     """A `chroma run` server on a free loopback port, and the sample corpus indexed into it under `folder`:
     several `rag serve` workers share one index only through a Chroma server."""
@@ -197,16 +210,8 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if chroma.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("chroma run did not start")
-        time.sleep(0.3)
+    if not became_ready(f"{url}/api/v2/heartbeat", chroma, 60):
+        raise SystemExit("chroma run did not start")
     subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--index", str(folder / "index"),
                     "--chroma-url", url], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return chroma, url
@@ -250,18 +255,10 @@ def main() -> int:
             peak[0] = max(peak[0], tree_rss_bytes(server.pid))
 
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                print(f"the server did not become ready:\n{server.stderr.read() if server.stderr else ''}",
-                      file=sys.stderr)
-                return 1
-            time.sleep(0.3)
+        if not became_ready(f"{url}/readyz", server, 180):
+            print(f"the server did not become ready:\n{server.stderr.read() if server.stderr else ''}",
+                  file=sys.stderr)
+            return 1
         threading.Thread(target=sample_rss, daemon=True).start()
         if args.workers > 1:
             time.sleep(10)  # /readyz answered by one worker; give the others time to load their embedders
