@@ -138,7 +138,8 @@ class ObserveMiddleware:
 
         try:
             await self.app(scope, receive, send_observed)
-        except BaseException:
+        except Exception:
+            # An unhandled error becomes a 500 outside this middleware; a client that went away is not one.
             if not observed:
                 observe(500)
             raise

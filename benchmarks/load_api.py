@@ -210,10 +210,14 @@ def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    if not became_ready(f"{url}/api/v2/heartbeat", chroma, 60):
-        raise SystemExit("chroma run did not start")
-    subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--index", str(folder / "index"),
-                    "--chroma-url", url], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    try:
+        if not became_ready(f"{url}/api/v2/heartbeat", chroma, 60):
+            raise SystemExit("chroma run did not start")
+        subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(ROOT / "corpus"), "--index",
+                        str(folder / "index"), "--chroma-url", url], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    except BaseException:
+        chroma.kill()
+        raise
     return chroma, url
 
 

@@ -17,8 +17,8 @@ import logging
 import math
 import re
 import threading
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -238,11 +238,8 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.glossary = load_glossary(settings.glossary_path)
 
-    def profile(self, question: str) -> QuestionProfile:
-        return self._profiles(question)
-
     @lru_cache(maxsize=256)  # noqa: B019 - one answerer per assistant; retrieval and answering both read it
-    def _profiles(self, question: str) -> QuestionProfile:
+    def profile(self, question: str) -> QuestionProfile:
         return QuestionProfile(question, self.glossary)
 
     def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:

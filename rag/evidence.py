@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 
 from rag.chunk import sentence_spans

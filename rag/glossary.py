@@ -69,10 +69,10 @@ class Glossary:
         """For each of a question's folded tokens (stop words kept, in order) that belongs to a glossary
         phrase the question says, the phrases a report may use instead."""
         out: dict[str, list[Phrase]] = defaultdict(list)
-        # Only the phrases that start with one of the question's words can match (in glossary order, as before).
-        starting = {n for token in tokens for n in self._by_first_word.get(token, ()) + self._by_first_word.get(
-            token[:-1] if token.endswith("s") else None, ())}
-        for number in sorted(starting):
+        # Only the phrases that start with one of the question's words (or its singular) can match; they are
+        # tried in glossary order, as all of them were before.
+        first_words = {w for token in tokens for w in (token, token[:-1] if token.endswith("s") else token)}
+        for number in sorted({n for word in first_words for n in self._by_first_word.get(word, ())}):
             phrase, alts = self._entries[number]
             n = len(phrase)
             for i in range(len(tokens) - n + 1):
@@ -87,8 +87,8 @@ class Glossary:
         return list(self.alternatives.items())
 
     @cached_property
-    def _by_first_word(self) -> dict[str | None, tuple[int, ...]]:
-        index: dict[str | None, list[int]] = defaultdict(list)
+    def _by_first_word(self) -> dict[str, tuple[int, ...]]:
+        index: dict[str, list[int]] = defaultdict(list)
         for number, (phrase, _) in enumerate(self._entries):
             index[phrase[0]].append(number)
         return {word: tuple(numbers) for word, numbers in index.items()}

@@ -44,6 +44,26 @@ def metric(text: str, name: str) -> float:
     return float(line.rsplit(" ", 1)[1])
 
 
+def test_an_unhandled_error_is_counted_as_a_500(assistant, tmp_path):
+    """The metrics middleware sits inside the server's error handler: a route that raises must still be
+    counted, by its route and as a 500, and the client gets a 500."""
+    from api.main import create_app
+
+    app = create_app(assistant, api_settings(tmp_path / "api-home"))
+
+    def broken() -> dict:
+        raise RuntimeError("a bug in a route")
+
+    app.add_api_route("/v1/broken", broken, methods=["GET"])
+    srv = start_server(app)
+    try:
+        assert httpx.get(f"{srv.url}/v1/broken").status_code == 500
+        counted = 'rag_http_requests_total{method="GET",route="/v1/broken",status="500"}'
+        assert metric(httpx.get(f"{srv.url}/metrics").text, counted) == 1
+    finally:
+        srv.stop()
+
+
 def test_metrics_count_requests_answers_and_abstentions(server):
     before = httpx.get(f"{server.url}/metrics").text
     with server.client() as client:
