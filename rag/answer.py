@@ -28,12 +28,12 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.evidence import (Cited, check_claims, fits, repoint_citations, has_amount, has_date, has_non_year_figure, has_percent,
-                          names_missing, names_stated, token_set)
+from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_citations, has_amount, has_date,
+                          has_non_year_figure, has_percent, names_missing, names_stated, token_set)
 from rag.glossary import load_glossary
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
-from rag.question import QuestionProfile
+from rag.question import QuestionProfile, quarters_written
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
 from rag.instructions import is_instruction
@@ -450,6 +450,10 @@ class ReaderAnswerer:
         if not answers_question(profile, cited):
             return ["the cited sentence(s) do not state what the question asks for (its period, names, metric "
                     "or kind of answer)"]
+        dropped = dates_dropped(profile, raw, "\n".join(s.text for s in cited))
+        if dropped:
+            return [f"the question asks when: the cited sentence dates it {' or '.join(dropped)}, the answer "
+                    "gives only a year or quarter"]
         return []
 
     def evidence_for(self, profile: QuestionProfile, hits: list[Hit]) -> list[Sentence]:
@@ -481,6 +485,7 @@ class ReaderAnswerer:
         order = {old: new for new, old in enumerate(check.cited, 1)}
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "",
                       check.text)
+        text = in_report_notation(text, [evidence[n - 1].text for n in check.cited])
         citations = [citation_for(order[old], evidence[old - 1].hit, evidence[old - 1].start, evidence[old - 1].end)
                      for old in check.cited]
         return Draft(text=text, citations=citations, abstained=False, answerer=self.name, warnings=warnings)
@@ -505,6 +510,21 @@ class ReaderAnswerer:
 
 def _shares_sentence(a: list[Citation], b: list[Citation]) -> bool:
     return any(x.doc_id == y.doc_id and x.start < y.end and y.start < x.end for x in a for y in b)
+
+
+def in_report_notation(answer: str, cited: list[str]) -> str:
+    """`answer` with each quarter written as its cited sentences write it ("Q12026" -> "1Q26"): the reader
+    may say a period another way, and the verifier accepts it, but an analyst should read the report's own
+    notation, the one the citation shows."""
+    written = {}
+    for sentence in cited:
+        for key, form in quarters_written(sentence).items():
+            written.setdefault(key, form)
+    for key, form in quarters_written(answer).items():
+        # A quarter spelt out ("the third quarter of 2023") reads on either side; only codes are exchanged.
+        if key in written and form != written[key] and "quarter" not in f"{form} {written[key]}".lower():
+            answer = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", written[key], answer)
+    return answer
 
 
 def build_messages(question: str, evidence: list[Sentence]) -> list[dict[str, str]]:

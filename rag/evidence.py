@@ -162,6 +162,23 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     return True
 
 
+_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\b")
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def dates_dropped(profile: QuestionProfile, answer: str, cited: str) -> list[str]:
+    """For a question asking when: the months the cited sentences date it by, where the answer gives only
+    a year or a quarter. Such a year is often not the event's date at all but what the sentence is about
+    ("in March 2019 the company issued notes due 2029"; "in December, WSTS raised its forecast for 2026")."""
+    if not profile.wants_date or profile.wants_number or _MONTH.search(normalise_periods(profile.question)):
+        return []
+    answer = normalise_periods(_MARKER.sub("", answer))
+    # An answer with no period at all ("when revenue is recognised") is a condition, not a coarser date.
+    if _MONTH.search(answer) or not has_date(answer):
+        return []
+    return list(dict.fromkeys(m.group(0) for m in _MONTH.finditer(normalise_periods(cited))))
+
+
 def names_stated(profile: QuestionProfile, text: str) -> bool:
     """Whether `text` names what the question names: all of it, or at least one where the question joins or
     compares subjects (the answerer then checks that its quotes name them all together); and whether it speaks

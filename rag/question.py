@@ -151,6 +151,17 @@ def normalise_periods(text: str) -> str:
     return text
 
 
+def quarters_written(text: str) -> dict[str, str]:
+    """Each quarter `text` names, as its normalised key ("3Q25") -> the way `text` first writes it."""
+    found: dict[str, str] = {}
+    for pattern, _ in _QUARTER_FORMS:
+        for match in pattern.finditer(text):
+            key = normalise_periods(match.group(0))
+            if QUARTER.match(key.lower()):
+                found.setdefault(key, match.group(0))
+    return found
+
+
 # The same retrieved sentences are scored for question after question (and for the answer, its repair and its
 # verification): tokenising them again cost about a third of an extractive answer.
 @lru_cache(maxsize=8192)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer import in_report_notation
 from rag.errors import BadQuestionError, EmptyIndexError
 from tests.conftest import write_injected_report
 
@@ -383,3 +384,38 @@ def test_the_same_question_asked_at_once_is_answered_once(sample_index):
     assert len({(a.text, tuple(c.text for c in a.citations)) for a in answers}) == 1
     assert "1Q26" in answers[0].text
     assistant.catalog.close()
+
+
+def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(fresh_assistant, monkeypatch,
+                                                                               tmp_path):
+    # TAT-QA dev: an Australian group's capital management note.
+    report = tmp_path / "capital.txt"
+    report.write_text(
+        "Capital management\n\n"
+        "On 27 May 2019, the Group completed an off-market share buy-back of 58,733,844 ordinary shares. The "
+        "ordinary shares were bought back at $28.94, representing a 14% discount to the Group's market price.\n",
+        encoding="utf-8")
+    fresh_assistant.ingest([report])
+    model = CannedModel("The Group completed the off-market share buy-back in 2019 [{n:off-market}].")
+    monkeypatch.setitem(fresh_assistant._models, "local", model)
+    answer = fresh_assistant.ask("When did the Group complete its off-market share buy-back?", answerer="local")
+    assert len(model.prompts) == 2 and "dates it May" in model.prompts[1]
+    assert answer.answerer == "extractive" and "27 May 2019" in answer.text, answer.warnings
+
+
+@pytest.mark.parametrize(("answer", "sentence", "shown"), [
+    # TAT-QA dev (context bcbd7783): the reader's "4Q19" is shown as the report writes it.
+    ("Adjusted EBITDA margin rose 0.6 pts to 43.3% in 4Q19 [1].",
+     "Adjusted EBITDA margin increased 0.6 pts to 43.3% in Q4 2019, compared to Q4 2018, mainly due to the "
+     "favourable impact from the adoption of IFRS 16 in 2019.",
+     "Adjusted EBITDA margin rose 0.6 pts to 43.3% in Q4 2019 [1]."),
+    # FinanceBench dev, Johnson & Johnson's 8-K: a spelt-out quarter reads on either side and stays.
+    ("J&J expects a gain of about $20 billion in Q3 2023 [1].",
+     "Johnson & Johnson will present its Consumer Health business as discontinued operations, including a gain "
+     "of approximately $20 billion in the third quarter of 2023.",
+     "J&J expects a gain of about $20 billion in Q3 2023 [1]."),
+    # A quarter the sentence does not name is left for the verifier to judge.
+    ("Sales rose in Q3 2019 [1].", "Sales rose in Q4 2019.", "Sales rose in Q3 2019 [1]."),
+])
+def test_the_reader_s_quarters_are_shown_in_the_report_s_notation(answer, sentence, shown):
+    assert in_report_notation(answer, [sentence]) == shown

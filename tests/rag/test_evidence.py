@@ -5,7 +5,7 @@ FinanceBench dev), none from the sample report, and each kind of error is shown 
 import pytest
 
 from rag.cite import figures, markers_in
-from rag.evidence import Cited, check_claims, fits, names_stated
+from rag.evidence import Cited, check_claims, dates_dropped, fits, names_stated
 from rag.question import QuestionProfile, normalise_periods
 
 # TAT-QA dev, an annual report (context a5fb7f90, paragraph 2).
@@ -176,3 +176,25 @@ def test_a_mangled_quarter_is_no_quarter():
     assert "2026Q1" not in figures("Q126") and "2026Q1" in figures("Q1'26") and "2026Q1" in figures("Q12026")
     assert not check("Huawei plans to launch the chip in Q126 [1].",
                      "Huawei plans to launch the chip in 1Q26.").ok
+
+
+# TAT-QA dev: Autodesk's revenue recognition note, and an Australian group's capital management note.
+ASC_606 = "The Company adopted ASC 606 effective January 1, 2018 using the modified retrospective method."
+BUY_BACK = "On 27 May 2019, the Group completed an off-market share buy-back of 58,733,844 ordinary shares."
+# TAT-QA dev: Lifeway Foods' market information.
+TRADING = "Trading commenced on March 29, 1988."
+
+
+@pytest.mark.parametrize(("question", "answer", "sentence", "dropped"), [
+    # A year where the sentence gives the month is a coarser date, or not the event's date at all.
+    ("When did the company adopt ASC 606?", "The Company adopted ASC 606 in 2018 [1].", ASC_606, ["January"]),
+    ("When did the Group complete the off-market buy-back?", "The Group completed the buy-back in 2019 [1].",
+     BUY_BACK, ["May"]),
+    ("When did trading commence?", "Trading commenced on March 29, 1988 [1].", TRADING, []),
+    ("When did trading commence?", "Trading commenced on Mar 29, 1988 [1].", TRADING, []),
+    # "When" asking for a condition is answered without any date.
+    ("When does the company record an accrued receivable?", "When revenue is recognized prior to invoicing [1].",
+     "Accrued receivables at December 31, 2019 arise when revenue is recognized prior to invoicing.", []),
+])
+def test_a_when_answer_keeps_the_month_its_sentence_gives(question, answer, sentence, dropped):
+    assert dates_dropped(QuestionProfile(question), answer, sentence) == dropped
