@@ -463,7 +463,13 @@ class ReaderAnswerer:
         chosen: list[Sentence] = []
         tokens = 0
         by_text = {(s.hit.chunk_id, s.text): s for s in ranked}
+        # A sentence far weaker than the best costs the small model prompt time and pulls it to a distractor;
+        # a question joining two subjects needs a sentence on each, however far apart they score.
+        ratio = 0.0 if profile.joins_subjects else self.settings.llm_min_score_ratio
+        floor = ranked[0].score * ratio if ranked and ratio else -math.inf
         for sentence in ranked:
+            if chosen and sentence.score < floor:
+                break  # ranked best first: the rest score lower still
             group = [sentence]
             if sentence.needs_previous and sentence.previous:
                 before = by_text.get((sentence.hit.chunk_id, sentence.previous))

@@ -419,3 +419,25 @@ def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(f
 ])
 def test_the_reader_s_quarters_are_shown_in_the_report_s_notation(answer, sentence, shown):
     assert in_report_notation(answer, [sentence]) == shown
+
+
+def test_the_model_reads_only_sentences_near_the_best_one_s_score(fresh_assistant, monkeypatch, tmp_path):
+    # TAT-QA dev: Lifeway Foods' market information, and a sentence about something else beside it.
+    report = tmp_path / "lifeway.txt"
+    report.write_text(
+        "Market information\n\n"
+        "Our common stock is listed on the Nasdaq Global Market under the symbol LWAY. Trading commenced on "
+        "March 29, 1988. The Company's kefir is sold in supermarkets across the United States.\n",
+        encoding="utf-8")
+    fresh_assistant.ingest([report])
+    question = "When did trading in the common stock commence?"
+    prompts = {}
+    for ratio in (0.0, 0.5):
+        model = CannedModel("Trading commenced on March 29, 1988 [{n:Trading commenced}].")
+        monkeypatch.setitem(fresh_assistant._models, "local", model)
+        monkeypatch.setattr(fresh_assistant.settings.answer, "llm_min_score_ratio", ratio)
+        answer = fresh_assistant.ask(question, answerer="local")
+        assert answer.answerer == "local" and "March 29, 1988" in answer.text, answer.warnings
+        prompts[ratio] = model.prompts[0]
+    assert "kefir" in prompts[0.0] and "Nasdaq" in prompts[0.0]
+    assert "kefir" not in prompts[0.5] and "Nasdaq" not in prompts[0.5] and "Trading commenced" in prompts[0.5]
