@@ -105,10 +105,13 @@ def has_percent(text: str) -> bool:
                           r"percentage points?|百分点|百分之", text, re.IGNORECASE))
 
 
+_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\b")
+
+
 @lru_cache(maxsize=8192)
 def has_date(text: str) -> bool:
     keys = figures(normalise_periods(text))
-    return any("Q" in k or YEAR.match(k) for k in keys) or bool(re.search(r"\b(" + "|".join(MONTHS) + r")\b", text))
+    return any("Q" in k or YEAR.match(k) for k in keys) or bool(_MONTH.search(text))
 
 
 # The question's constraints -------------------------------------------------------------------------------
@@ -162,17 +165,13 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     return True
 
 
-_MONTH = re.compile(r"\b(" + "|".join(MONTHS) + r")\b")
-_MARKER = re.compile(r"\[\d+\]")
-
-
 def dates_dropped(profile: QuestionProfile, answer: str, cited: str) -> list[str]:
     """For a question asking when: the months the cited sentences date it by, where the answer gives only
     a year or a quarter. Such a year is often not the event's date at all but what the sentence is about
     ("in March 2019 the company issued notes due 2029"; "in December, WSTS raised its forecast for 2026")."""
     if not profile.wants_date or profile.wants_number or _MONTH.search(normalise_periods(profile.question)):
         return []
-    answer = normalise_periods(_MARKER.sub("", answer))
+    answer = normalise_periods(answer)
     # An answer with no period at all ("when revenue is recognised") is a condition, not a coarser date.
     if _MONTH.search(answer) or not has_date(answer):
         return []

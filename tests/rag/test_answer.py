@@ -441,3 +441,25 @@ def test_the_model_reads_only_sentences_near_the_best_one_s_score(fresh_assistan
         prompts[ratio] = model.prompts[0]
     assert "kefir" in prompts[0.0] and "Nasdaq" in prompts[0.0]
     assert "kefir" not in prompts[0.5] and "Nasdaq" not in prompts[0.5] and "Trading commenced" in prompts[0.5]
+
+
+def test_a_question_joining_two_subjects_reads_a_sentence_on_each_however_far_apart_they_score(
+        fresh_assistant, monkeypatch, tmp_path):
+    # After TAT-QA dev's stock compensation notes: the second subject's sentence shares few of the question's words.
+    report = tmp_path / "compensation.txt"
+    report.write_text(
+        "Stock compensation\n\n"
+        "The unrecognized compensation expense related to the ESPP as of December 31, 2019 will be amortized over "
+        "a weighted-average period of 2.87 years. The figure for RSUs is 2.69. Office leases run for 7 years.\n",
+        encoding="utf-8")
+    fresh_assistant.ingest([report])
+    monkeypatch.setattr(fresh_assistant.settings.answer, "llm_min_score_ratio", 0.8)
+    prompts = {}
+    for subjects in ("the ESPP", "the ESPP and RSUs"):
+        model = CannedModel("NOT_IN_REPORTS")
+        monkeypatch.setitem(fresh_assistant._models, "local", model)
+        fresh_assistant.ask(f"Over how many years will the unrecognized compensation expense for {subjects} be "
+                            "amortized?", answerer="local")
+        prompts[subjects] = model.prompts[0]
+    assert "RSUs is 2.69" not in prompts["the ESPP"]
+    assert "RSUs is 2.69" in prompts["the ESPP and RSUs"] and "2.87 years" in prompts["the ESPP and RSUs"]
