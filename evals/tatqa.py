@@ -7,6 +7,9 @@
 - Answers: SQuAD-style exact match and token F1 of the answer against the gold answers, for the questions
   whose answer comes from a paragraph (answer_from == "text"); the extractive answerer quotes whole sentences,
   so "contained" (a gold answer found inside the answer) is reported beside them.
+- Near misses: each question that names one year, asked instead about the year before any its context
+  mentions ("What was the total sales in 2016?" of a table for 2017-2019), answered within that context. Its
+  context holds no answer, so every answer given is wrong: a figure moved to another year.
 
 The corpus is read in place, never copied into the repo. Its index is built once under ~/.cache/rag-evals/
 (env RAG_EVALS_CACHE), keyed by the corpus file's hash, the chunk settings and the embedder; reruns reuse it.
@@ -91,6 +94,29 @@ def open_benchmark_index(base: Settings, corpus_path: Path, name: str, on_progre
             on_progress(f"{name} index", p.files_done, p.files_total)
 
     return settings, assistant, assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
+
+
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+
+
+def shifted_year_questions(corpus: list[dict], questions: list[dict]) -> list[dict]:
+    """Near misses made from the questions: each one that names a single year its context mentions, asked about
+    the year before the earliest its context mentions. {id, question, asked, context_id}."""
+    years: dict[str, set[int]] = {}
+    for doc in corpus:
+        found = _YEAR.findall(f"{doc['text']} {json.dumps(doc.get('table_raw') or '')}")
+        years.setdefault(doc["context_id"], set()).update(int(y) for y in found)
+    shifted = []
+    for q in questions:
+        named = set(_YEAR.findall(q["question"]))
+        context_years = years.get(q["context_id"], set())
+        if len(named) != 1 or int(next(iter(named))) not in context_years:
+            continue
+        year = next(iter(named))
+        shifted.append({"id": q["id"], "asked": q["question"], "context_id": q["context_id"],
+                        "question": _YEAR.sub(lambda m: str(min(context_years) - 1) if m.group(0) == year
+                                              else m.group(0), q["question"])})
+    return shifted
 
 
 # Answer scoring (SQuAD's official normalisation) ----------------------------------------------------------
@@ -179,6 +205,18 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
             rows.append(row)
             if on_progress:
                 on_progress("tatqa", done, len(questions))
+        near_misses = []
+        if answers:
+            reader = assistant.answerer(answerer)
+            probes = shifted_year_questions(corpus, questions)
+            for done, probe in enumerate(probes, start=1):
+                hits = assistant.retriever._retrieve(probe["question"], assistant.settings.retrieve.top_k,
+                                                     context_docs[probe["context_id"]], "hybrid")
+                draft = reader.answer(probe["question"], hits)
+                near_misses.append({"id": probe["id"], "question": probe["question"], "abstained": draft.abstained,
+                                    "answer": "" if draft.abstained else draft.text[:500]})
+                if on_progress:
+                    on_progress("tatqa near misses", done, len(probes))
     finally:
         if naive is not None:
             naive.close()
@@ -209,5 +247,8 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
             # Answered, and no gold answer in what was said: the errors an analyst would be misled by.
             "wrong": sum(not r["abstained"] and not r["contained"] for r in answered),
         },
+        # Within its own context, where the one report an analyst filters to holds no answer.
+        "near_misses": {"questions": len(near_misses), "abstained": sum(r["abstained"] for r in near_misses),
+                        "answered": [r for r in near_misses if not r["abstained"]]},
         "rows": rows,
     }

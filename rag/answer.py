@@ -28,8 +28,8 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_citations, has_amount, has_date,
-                          has_non_year_figure, has_percent, names_missing, names_stated, token_set)
+from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_citations, has_amount,
+                          has_date, has_non_year_figure, has_percent, names_missing, names_stated, token_set)
 from rag.glossary import load_glossary
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
@@ -527,8 +527,10 @@ def in_report_notation(answer: str, cited: list[str]) -> str:
         for key, form in quarters_written(sentence).items():
             written.setdefault(key, form)
     for key, form in quarters_written(answer).items():
-        # A quarter spelt out ("the third quarter of 2023") reads on either side; only codes are exchanged.
-        if key in written and form != written[key] and "quarter" not in f"{form} {written[key]}".lower():
+        # A quarter spelt out ("the third quarter of 2023", "2020年第一季度") reads on either side; only codes are
+        # exchanged.
+        spelt_out = re.search(r"quarter|季度", f"{form} {written.get(key, '')}", re.IGNORECASE)
+        if key in written and form != written[key] and not spelt_out:
             answer = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", written[key], answer)
     return answer
 

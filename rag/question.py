@@ -79,6 +79,11 @@ _QUARTER_FORMS = [
     (re.compile(r"\b(first|second|third|fourth) quarter (?:of |in )?(?:fiscal |calendar )?(?:20)?(\d\d)\b",
                 re.IGNORECASE),
      lambda m: f"{['first', 'second', 'third', 'fourth'].index(m.group(1).lower()) + 1}Q{m.group(2)}"),
+    # Chinese reports: "2020年第一季度", "2019年一季度", "2019年3季度", "19年二季度", "2020年Q1", "2019Q3". Hanzi are
+    # word characters, so these are bounded by digits, not by \b. Not "前三季度" (the first three quarters).
+    (re.compile(r"(?<!\d)(?:20(\d\d)\s*(?:年度?)?|(\d\d)年)\s*第?\s*([一二三四1-4])\s*季度"),
+     lambda m: f"{'一二三四'.index(m.group(3)) + 1 if m.group(3) in '一二三四' else m.group(3)}Q{m.group(1) or m.group(2)}"),
+    (re.compile(r"(?<!\d)20(\d\d)\s*(?:年\s*)?Q([1-4])(?!\d)", re.IGNORECASE), r"\2Q\1"),
     (re.compile(r"\b(?:FY|CY)\s?['’]?(?:20)?(\d\d)\b", re.IGNORECASE), r"20\1"),
     (re.compile(r"\bfiscal (?:year )?(20\d\d)\b", re.IGNORECASE), r"\1"),
 ]

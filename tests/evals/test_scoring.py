@@ -9,7 +9,7 @@ from evals.run import (
     retrieval_metrics, spans_overlap,
 )
 from evals.baselines import Span
-from evals.tatqa import exact_match, token_f1
+from evals.tatqa import exact_match, shifted_year_questions, token_f1
 from rag.errors import RagError
 
 
@@ -135,3 +135,17 @@ def test_okapi_bm25_baseline_ranks_by_rare_terms_and_skips_documents_without_any
     assert bm25.top(["cost", "revenue"], 5)[0] == 1  # "cost" is the rarer term
     assert 2 not in bm25.top(["cost", "revenue"], 5)
     assert bm25.top(["nothing"], 5) == []
+
+
+def test_near_misses_ask_about_a_year_before_any_their_context_mentions():
+    # TAT-QA dev (context 3ffd9053): sales by contract type for the years ended September 30, 2017-2019.
+    corpus = [{"doc_id": "c1:t", "context_id": "c1", "text": "Total sales | 2019: $1,496.5; 2018: $1,202.9; "
+               "2017: $1,107.7", "table_raw": [["", "2019", "2018", "2017"]]},
+              {"doc_id": "c1:p1", "context_id": "c1", "text": "Substantially all of our contracts are fixed-price."}]
+    questions = [{"id": "a", "context_id": "c1", "question": "What is the amount of total sales in 2019?"},
+                 # Two years, or a year the context does not mention, make no near miss.
+                 {"id": "b", "context_id": "c1", "question": "What was the change in total sales from 2018 to 2019?"},
+                 {"id": "c", "context_id": "c1", "question": "What were total sales in 2012?"}]
+    assert shifted_year_questions(corpus, questions) == [
+        {"id": "a", "asked": "What is the amount of total sales in 2019?", "context_id": "c1",
+         "question": "What is the amount of total sales in 2016?"}]

@@ -416,6 +416,12 @@ def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(f
      "J&J expects a gain of about $20 billion in Q3 2023 [1]."),
     # A quarter the sentence does not name is left for the verifier to judge.
     ("Sales rose in Q3 2019 [1].", "Sales rose in Q4 2019.", "Sales rose in Q3 2019 [1]."),
+    # FinCUGE dev, 卓翼科技's first-quarter report: a Chinese quarter is spelt out and stays; so does the
+    # reader's code beside it.
+    ("Revenue was RMB 647.7 million in Q1 2020 [1].", "2020年第一季度实现营收647,729,880.41元",
+     "Revenue was RMB 647.7 million in Q1 2020 [1]."),
+    ("Revenue was RMB 647.7 million in Q12020 [1].", "2020Q1实现营收647,729,880.41元",
+     "Revenue was RMB 647.7 million in 2020Q1 [1]."),
 ])
 def test_the_reader_s_quarters_are_shown_in_the_report_s_notation(answer, sentence, shown):
     assert in_report_notation(answer, [sentence]) == shown

@@ -171,3 +171,30 @@ def test_words_that_open_a_sentence_of_the_question_are_not_names():
 ])
 def test_a_quarter_written_apart_from_its_year_is_one_period(written, short):
     assert normalise_periods(written) == short
+
+
+# FinCUGE dev (Chinese financial news): the ways Chinese reports write a quarter and its year.
+@pytest.mark.parametrize(("written", "short"), [
+    ("华孚时尚（002042）近日发布2020年第一季度业绩报告", "华孚时尚（002042）近日发布1Q20业绩报告"),
+    ("截至2019年一季度末", "截至1Q19末"),
+    ("2019年3季度收入破2亿元", "3Q19收入破2亿元"),
+    ("浙江永安(08211.HK)披露了2019第三季度报告", "浙江永安(08211.HK)披露了3Q19报告"),
+    ("根据2020年二季度业绩", "根据2Q20业绩"),
+    ("19年四季度", "4Q19"),
+    ("2020年Q1营收", "1Q20营收"),
+    # The first three quarters are no one quarter, and a quarter without its year is left alone.
+    ("苏宁环球前三季度回购2.83亿股", "苏宁环球前三季度回购2.83亿股"),
+    ("公司第三季度营收", "公司第三季度营收"),
+])
+def test_a_chinese_quarter_is_the_same_quarter_in_short_form(written, short):
+    assert normalise_periods(written) == short
+
+
+def test_a_chinese_question_keeps_its_quarter():
+    # FinCUGE dev: 卓翼科技's first-quarter 2020 report. A question in Chinese asks about that quarter, over a
+    # Chinese sentence or an English one, and a full-year figure does not answer it.
+    profile = QuestionProfile("卓翼科技2020年一季度营收是多少？")
+    assert profile.years == ["1q20"]
+    assert fits(profile, "2020年第一季度实现营收647,729,880.41元，同比增长14.21%")
+    assert fits(profile, "Zhuoyi Technology's revenue in Q1 2020 was RMB 647.7 million, up 14.21% year on year.")
+    assert not fits(profile, "Zhuoyi Technology's revenue in 2020 was RMB 2.9 billion.")
