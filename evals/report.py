@@ -77,7 +77,14 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   + " | ".join(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS) + " |", "",
                   f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
                   f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "
-                  f"{pct(a['contained'])}, abstained {a['abstained']}.", "", f"Data: {tatqa['citation']}.", ""]
+                  f"{pct(a['contained'])}, abstained {a['abstained']}.", ""]
+        near = tatqa.get("near_misses")
+        if near and near["questions"]:
+            lines += [f"Near misses ({near['questions']} questions asked about a year before any their context "
+                      f"mentions, answered within that context): abstained {near['abstained']}, answered "
+                      f"{len(near['answered'])} (each a wrong answer).", "",
+                      *(f"- `{r['id']}` {r['question']} -> {r['answer'][:200]}" for r in near["answered"]), ""]
+        lines += [f"Data: {tatqa['citation']}.", ""]
     zh = run.get("fincuge")
     if zh:
         a = zh["answers"]
@@ -87,6 +94,20 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Answers (answerer `{zh['answerer']}`): answered {a['answered']} of {a['questions']}, gold span in "
                   f"the answer {pct(a['span_in_answer'])} of all questions, answered without it {a['wrong']}, "
                   f"answers citing the evidence passage {pct(a['cited_evidence'])}.", "", f"Data: {zh['citation']}.", ""]
+    arithmetic = run.get("tatqa_arithmetic")
+    if arithmetic:
+        lines += [f"## TAT-QA dev arithmetic ({arithmetic['questions']} computed questions)", "",
+                  f"Run {arithmetic['date']} on commit {arithmetic['commit']}, answerer `{arithmetic['answerer']}`. "
+                  "Right: the answer's first figure equals a gold answer at the gold's decimals.", "",
+                  "| scope | right | wrong | abstained | calculated |", "|---|---|---|---|---|",
+                  *(f"| {label} | {c['right']} | {c['wrong']} | {c['abstained']} | {c['calculated']} |"
+                    for label, c in (("whole dev corpus", arithmetic["corpus"]),
+                                     ("the question's own context", arithmetic["context"]))), "",
+                  "Wrong over the whole corpus:", "",
+                  *(f"- `{r['id'][:8]}` {r['question'][:110]} (gold {r['gold'][0]}, {r['derivation']}) -> "
+                    f"{r['corpus']['answer'][:160]}" for r in arithmetic["rows"]
+                    if not r["corpus"]["right"] and not r["corpus"]["abstained"]), "",
+                  f"Data: {arithmetic['citation']}.", ""]
     fb = run.get("financebench")
     if fb:
         m = fb["metrics"]
@@ -168,6 +189,11 @@ def print_table(run: dict, console: Console) -> None:
         if part is tatqa:
             table.add_row("project, within context", *(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS))
         console.print(table)
+    arithmetic = run.get("tatqa_arithmetic")
+    if arithmetic:
+        for label, c in (("whole corpus", arithmetic["corpus"]), ("own context", arithmetic["context"])):
+            console.print(f"TAT-QA arithmetic ({arithmetic['questions']}), {label}: right {c['right']}, wrong "
+                          f"{c['wrong']}, abstained {c['abstained']} (calculated {c['calculated']})")
     fb = run.get("financebench")
     if fb:
         m = fb["metrics"]
@@ -183,6 +209,10 @@ def print_table(run: dict, console: Console) -> None:
         a = tatqa["answers"]
         console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "
                       f"contained {pct(a['contained'])}")
+        near = tatqa.get("near_misses")
+        if near and near["questions"]:
+            console.print(f"TAT-QA near misses ({near['questions']}, a year before its context's): abstained "
+                          f"{near['abstained']}, answered {len(near['answered'])}")
 
 
 def _financebench_retrieval(r: dict) -> str:

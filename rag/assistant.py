@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer
+from rag.calculate import Calculator, is_table_row, names_periods
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
@@ -147,7 +148,7 @@ class Assistant:
         started = time.perf_counter()
         hits = self.retrieve(question, k, parsed)
         retrieved = time.perf_counter()
-        draft = reader.answer(question, hits, on_token)
+        draft = self.answer_from(question, hits, reader, on_token)
         answered = time.perf_counter()
         answer = Answer(question=question, text=draft.text, citations=draft.citations, hits=hits,
                         abstained=draft.abstained, answerer=draft.answerer, warnings=draft.warnings, id=id,
@@ -155,6 +156,25 @@ class Assistant:
         if draft.answerer == "extractive" and reader.name == "extractive":
             self._cache_answer(cache_key, answer)
         return answer
+
+    def answer_from(self, question: str, hits: list[Hit], reader: Answerer, on_token: TokenSink | None = None):
+        """The draft answer to `question` from `hits`. A derived figure (a change, an average, a ratio) is computed
+        by code from the table rows it needs, whichever reader was asked for: a reader can only quote the
+        operands, and a small model's arithmetic is not to be trusted with an analyst's figures."""
+        request = self.calculator.request(question)
+        if request is None:
+            return reader.answer(question, hits, on_token)
+        calculated = self.calculator.answer(request, hits, reader.name)
+        if not calculated.abstained:
+            return calculated
+        # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from 2024"),
+        # and stands if it names every period asked about. A table row quoted instead gives the operands, not
+        # the figure asked for; a sentence about one of the years often gives another figure of that year.
+        read = reader.answer(question, hits, on_token)
+        if read.abstained or not all(not is_table_row(c.text) and names_periods(c.text, request.periods)
+                                     for c in read.citations):
+            return calculated
+        return read
 
     def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> list[Hit]:
         """The passages an answerer reads: the hybrid search's hits, led by the report's header for a
@@ -250,7 +270,7 @@ class Assistant:
         r = records[first_ids[0]]
         header = Hit(rank=0, chunk_id=r.chunk_id, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
                      start=r.start, end=r.end, text=r.text, score=hits[0].score, publisher=r.publisher,
-                     published=r.published, relevance=hits[0].relevance)
+                     published=r.published, relevance=hits[0].relevance, section=r.section, context=r.context)
         return [header] + [h for h in hits if h.chunk_id != r.chunk_id]
 
     # Answerers -----------------------------------------------------------------------------------------
@@ -258,6 +278,10 @@ class Assistant:
     @cached_property
     def scorer(self) -> SentenceScorer:
         return SentenceScorer(self.embedder, multilingual=self.retriever.multilingual)
+
+    @cached_property
+    def calculator(self) -> Calculator:
+        return Calculator(glossary=self.extractive.glossary)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:

@@ -381,6 +381,7 @@ def eval_(
     suite: Annotated[Path, typer.Option("--suite", help="JSONL of known Q&A pairs.")] = Path("evals/guosen_qa.jsonl"),
     llm: Annotated[str, typer.Option("--llm", help="Answerer to evaluate: extractive | local | openai | auto")] = "extractive",
     tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
+    tatqa_arithmetic: Annotated[bool, typer.Option("--tatqa-arithmetic", help="Also ask TAT-QA dev's 750 computed questions (right / wrong / abstained; the TAT-QA index).")] = False,
     financebench: Annotated[bool, typer.Option("--financebench", help="Also answer the FinanceBench dev questions over their filings' pages (own cached index).")] = False,
     fincuge: Annotated[bool, typer.Option("--fincuge", help="Also run the FinCUGE dev benchmark: Chinese questions over Chinese news (own cached index).")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
@@ -412,6 +413,10 @@ def eval_(
             from evals.tatqa import run_tatqa
 
             run["tatqa"] = run_tatqa(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
+        if tatqa_arithmetic:
+            from evals.tatqa_arithmetic import run_tatqa_arithmetic
+
+            run["tatqa_arithmetic"] = run_tatqa_arithmetic(settings, limit=limit, answerer=llm, on_progress=progress)
         if fincuge:
             from evals.fincuge import run_fincuge
 

@@ -48,6 +48,13 @@ _JOINED_Q = re.compile(r"\b(and|or|compare[sd]?|comparison|versus|vs|relative to
 # forma information presented?": a purpose answers that, in words no list of connectives holds.
 _REASON_Q = re.compile(r"^\s*why (?:did|has|have|had|was|were)\b|\bwhat (?:reasons?|caused?|causes|drove|drives|"
                        r"is driving|explains|led to)\b|\breasons? (?:for|behind)\b|为什么|原因", re.IGNORECASE)
+
+
+def asks_reason(question: str) -> bool:
+    """Whether a question asks for the cause of an event or a change ("What drove ...", "Why did ...")."""
+    return bool(_REASON_Q.search(question))
+
+
 # "growth", "增长": a rate of change, which a sentence giving a level or a share does not state.
 _GROWTH_Q = re.compile(r"\bgrowth\b|增长|增速|增幅", re.IGNORECASE)
 _ASKS_NAME_Q = re.compile(r"\s*(?:which|who|whose|whom|where|why)\b", re.IGNORECASE)

@@ -182,7 +182,7 @@ class HybridRetriever:
             hits.append(Hit(rank=rank, chunk_id=cid, doc_id=r.doc_id, title=r.title, source=r.source, page=r.page,
                             start=r.start, end=r.end, text=r.text, score=fused[cid], publisher=r.publisher,
                             published=r.published, relevance=max(0.0, similarity.get(cid, 0.0)),
-                            section=r.section))
+                            section=r.section, context=r.context))
         return hits
 
     def _rankings(self, question: str, mode: str, chinese: bool, query_vector: list[float] | None,

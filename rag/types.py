@@ -88,6 +88,9 @@ class Hit:
     # Relevance in 0..1 used for abstention: the passage's cosine similarity to the question.
     relevance: float = 0.0
     section: str = ""  # the heading in force where the chunk starts
+    # The table title and column line of a passage cut from inside a table (Chunk.context): what its rows'
+    # figures are columns of.
+    context: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
