@@ -168,10 +168,10 @@ class Assistant:
         if not calculated.abstained:
             return calculated
         # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from 2024"),
-        # and stands if it names every period asked about. A table row quoted instead gives the operands, not
+        # and stands if it names every year the question names. A table row quoted instead gives the operands, not
         # the figure asked for; a sentence about one of the years often gives another figure of that year.
         read = reader.answer(question, hits, on_token)
-        if read.abstained or not all(not is_table_row(c.text) and names_periods(c.text, request.periods)
+        if read.abstained or not all(not is_table_row(c.text) and names_periods(c.text, request.named)
                                      for c in read.citations):
             return calculated
         return read

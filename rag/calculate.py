@@ -85,6 +85,7 @@ _WHOLE = re.compile(r"\b(?:nearest|whole) (?:whole )?(?:number|integer|dollar|pe
 _RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to|through)\s*((?:19|20)\d\d)\b")
 MAX_RANGE_YEARS = 10
 _YES_NO = re.compile(r"\s*(?:did|does|do|is|are|was|were|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
+_HOW_OR_WHY = re.compile(r"\s*(?:why\b|how\b(?!\s+(?:much|many)\b))", re.IGNORECASE)
 _IN_PERCENT = re.compile(r"\bin (?:units of )?(?:percent|percentage)s?\b|\bin %|\(%\)", re.IGNORECASE)
 # The sentence that says how to round or state the answer names no line item.
 _ROUNDING = re.compile(r"\(?\b(?:in units of|units of|round(?:ed)?|to (?:one|two|three|\d) decimal|in (?:units of )?percents?)\b"
@@ -112,6 +113,7 @@ class CalculationRequest:
     periods: tuple[str, ...]
     item: tuple[str, ...]
     decimals: int | None = None
+    named: tuple[str, ...] = ()  # the years the question itself writes (one year's average adds the year before)
 
     @property
     def chronological(self) -> tuple[str, ...]:
@@ -121,8 +123,10 @@ class CalculationRequest:
 def read_request(question: str, calculations: Calculations) -> CalculationRequest | None:
     """The calculation `question` asks for, or None when it asks for none this module does (one period, no
     operation phrase, a quarter rather than years)."""
-    if _YES_NO.match(question) or asks_reason(question):
-        return None  # "Did X increase?" is answered yes or no, "What drove the increase?" by a cause
+    if _YES_NO.match(question) or _HOW_OR_WHY.match(question) or asks_reason(question):
+        # "Did X increase?" is answered yes or no, "What drove the increase?" by a cause, "How is the average
+        # price calculated?" by a method.
+        return None
     # "2017,2018 and 2019" lists years, though "2017,2" would start a figure.
     normalised = re.sub(r"\b((?:19|20)\d\d),(?=(?:19|20)\d\d\b)", r"\1, ", normalise_periods(question))
     operation, at, low = "", None, ""
@@ -144,7 +148,7 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
     if operation == "change" and _IN_PERCENT.search(question):
         operation = "percent change"  # "the change in revenue (in percent)"
     normalised = low
-    periods = tuple(dict.fromkeys(_YEAR.findall(normalised)))
+    periods = named = tuple(dict.fromkeys(_YEAR.findall(normalised)))
     span = _RANGE.search(normalised)
     if operation in ("average", "total") and span and 0 < int(span.group(2)) - int(span.group(1)) <= MAX_RANGE_YEARS:
         # "the average from 2015 to 2019" is over every year of the range.
@@ -176,7 +180,7 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
     elif _WHOLE.search(question):
         decimals = 0
     return CalculationRequest(question=question, operation=operation, periods=periods, item=item,
-                              decimals=decimals)
+                              decimals=decimals, named=named)
 
 
 # Table rows ------------------------------------------------------------------------------------------------

@@ -64,3 +64,18 @@ def fincuge_run(benchmark_cache):
     from tests.conftest import make_settings
 
     return run_fincuge(make_settings(benchmark_cache / "unused"), answerer="extractive")
+
+
+@pytest.fixture(scope="session")
+def tatqa_arithmetic_run(benchmark_cache, tatqa_run):
+    """The first questions of TAT-QA dev arithmetic over the TAT-QA index tatqa_run built (the whole set's 750
+    questions, asked twice each, would add minutes: `rag eval --tatqa-arithmetic` measures them all)."""
+    import json
+
+    from evals.run import ROOT
+    from evals.tatqa_arithmetic import run_tatqa_arithmetic
+    from tests.conftest import make_settings
+
+    limit = json.loads((ROOT / "evals" / "thresholds.json").read_text(encoding="utf-8"))["benchmarks"][
+        "tatqa_arithmetic"]["questions"]
+    return run_tatqa_arithmetic(make_settings(benchmark_cache / "unused"), limit=limit, answerer="extractive")

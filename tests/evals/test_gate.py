@@ -74,6 +74,19 @@ def test_tatqa_text_answers_keep_their_accuracy(tatqa_run):
     assert tatqa_run["retrieval"]["hybrid"]["hit@5"] >= floor["min_hit_at_5"]
 
 
+def test_tatqa_arithmetic_is_computed_and_rarely_wrong(tatqa_arithmetic_run):
+    """Computed questions over real annual reports' tables: right at least as often, and wrong no more often,
+    than measured, over the whole corpus and within each question's own context."""
+    floor = BENCHMARKS["tatqa_arithmetic"]
+    run = tatqa_arithmetic_run
+    assert run["questions"] == floor["questions"]
+    for scope in ("corpus", "context"):
+        wrong = [f"{r['id'][:8]} {r['question'][:80]} -> {r[scope]['answer'][:120]}" for r in run["rows"]
+                 if not r[scope]["right"] and not r[scope]["abstained"]]
+        assert run[scope]["right"] >= floor[f"min_right_{scope}"], (scope, run[scope])
+        assert run[scope]["wrong"] <= floor[f"max_wrong_{scope}"], "\n".join([scope, *wrong])
+
+
 def test_fincuge_chinese_retrieval_beats_plain_bigram_bm25(fincuge_run):
     """Chinese questions over Chinese news: the evidence passage in the top 5 at least as often as the target,
     and never less often than the thirty-line bigram BM25 run beside it; Chinese answers quote the sentence

@@ -70,6 +70,7 @@ def test_each_operation_is_read_from_the_question(question, operation, periods, 
     # One year's increase is a stated figure (a forecast), and an average selling price is a price.
     "What is the expected increase in revenue in 2024?",
     "What average selling price did the company report for 2022 and 2023?",
+    "How is the average selling price per unit calculated for 2022 and 2023?",
     # FinanceBench dev kinds: a cause, and a yes/no question, are not figures to compute.
     "What drove the increase in merchandise inventories from 2022 to 2023?",
     "Did wages expense as a percent of net sales increase or decrease from 2022 to 2023?",
