@@ -12,17 +12,18 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
-from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer
-from rag.calculate import Calculator, is_table_row, names_periods
+from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
+from rag.calculate import Calculator, Row, column_line_in, is_table_row, names_periods, read_rows
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
 from rag.embed import Embedder, build_embedder, build_multilingual_embedder
 from rag.errors import AnswererError, BadQuestionError, RagError
 from rag.ingest import Indexer, ProgressCallback
+from rag.metrics import MetricCalculator
 from rag.models import default_llm_path, qwen_parts_installed
 from rag.retrieve import HybridRetriever, ReportRetriever, parse_filters
 from rag.settings import Settings
@@ -161,10 +162,29 @@ class Assistant:
         """The draft answer to `question` from `hits`. A derived figure (a change, an average, a ratio) is computed
         by code from the table rows it needs, whichever reader was asked for: a reader can only quote the
         operands, and a small model's arithmetic is not to be trusted with an analyst's figures."""
+        metric = self.metric_calculator.request(question)
+        if metric is not None:
+            # A metric's line items sit in one filing's statements: search the documents the question names and
+            # those of its best passages, not the whole index.
+            scope = self.retriever.named_documents(question) | {h.doc_id for h in hits[:3]}
+
+            def search(query: str, best: Hit) -> list[Hit]:
+                return self.retriever.within(query, scope)
+
+            drafted = self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows)
+            if not drafted.abstained:
+                return drafted
         request = self.calculator.request(question)
         if request is None:
-            return reader.answer(question, hits, on_token)
-        calculated = self.calculator.answer(request, hits, reader.name)
+            read = reader.answer(question, hits, on_token)
+            if (not read.abstained and self.calculator.asks_calculation(question)
+                    and all(is_table_row(c.text) for c in read.citations)):
+                # "What was the average of X over the three years?" read as no calculation this assistant can
+                # do: a quoted row gives its operands, not the figure asked for.
+                return abstention(read.answerer, "the question asks for a calculation that could not be read "
+                                                 "from it; the passages give the figures in table rows")
+            return read
+        calculated = self.calculator.answer(request, hits, reader.name, self.table_rows)
         if not calculated.abstained:
             return calculated
         # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from 2024"),
@@ -175,6 +195,29 @@ class Assistant:
                                      for c in read.citations):
             return calculated
         return read
+
+    def table_rows(self, hit: Hit) -> list[Row]:
+        """The table rows of a passage, their figures keyed by the years of the table's column line: in the
+        passage, in its chunk's table header, or else above it in its document (a page of a statement cut
+        into several chunks, with the column line in the first)."""
+        rows = read_rows(hit)
+        if rows or not hit.text.strip():
+            return rows
+        return read_rows(hit, self._column_line_above(hit.chunk_id, hit.doc_id))
+
+    @lru_cache(maxsize=1024)  # noqa: B019 - one per assistant; passages repeat across a question's operands
+    def _column_line_above(self, chunk_id: str, doc_id: str) -> str:
+        ids = self.catalog.chunk_ids(doc_id)
+        if chunk_id not in ids:
+            return ""
+        before = ids[max(0, ids.index(chunk_id) - 3) : ids.index(chunk_id)]
+        records = self.catalog.chunks(before)
+        for previous in reversed(before):
+            if previous in records:
+                found = column_line_in(records[previous].text)
+                if found:
+                    return found
+        return ""
 
     def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> list[Hit]:
         """The passages an answerer reads: the hybrid search's hits, led by the report's header for a
@@ -282,6 +325,10 @@ class Assistant:
     @cached_property
     def calculator(self) -> Calculator:
         return Calculator(glossary=self.extractive.glossary)
+
+    @cached_property
+    def metric_calculator(self) -> MetricCalculator:
+        return MetricCalculator(calculations=self.calculator.calculations)
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:

@@ -14,6 +14,7 @@ What counts as asking for which calculation is data: rag/calculations.txt.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -77,7 +78,7 @@ def load_calculations(path: str | None = None) -> Calculations:
 # The question ----------------------------------------------------------------------------------------------
 
 # A year, not part of a figure ("2,019.5", "2019.5", "2019%").
-_YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?!\d|[.,]\d|%)")
+YEAR = re.compile(r"(?<![\d.,])(?:19|20)\d\d(?!\d|[.,]\d|%)")
 _DECIMALS = re.compile(r"\b(?:round(?:ed)?|to|in)\b[^.?]{0,30}?\b(no|zero|one|two|three|four|\d)\s+decimal",
                        re.IGNORECASE)
 _WHOLE = re.compile(r"\b(?:nearest|whole) (?:whole )?(?:number|integer|dollar|percent)\b", re.IGNORECASE)
@@ -120,35 +121,39 @@ class CalculationRequest:
         return tuple(sorted(self.periods))
 
 
-def read_request(question: str, calculations: Calculations) -> CalculationRequest | None:
-    """The calculation `question` asks for, or None when it asks for none this module does (one period, no
-    operation phrase, a quarter rather than years)."""
+def read_operation(question: str, calculations: Calculations) -> tuple[str, re.Match[str], str] | None:
+    """(operation, where its phrase is, the asking sentence lowercased) of a question that asks for a derived
+    figure, or None: no operation phrase, or a yes/no, how, why or what-drove question."""
     if _YES_NO.match(question) or _HOW_OR_WHY.match(question) or asks_reason(question):
         # "Did X increase?" is answered yes or no, "What drove the increase?" by a cause, "How is the average
         # price calculated?" by a method.
         return None
     # "2017,2018 and 2019" lists years, though "2017,2" would start a figure.
     normalised = re.sub(r"\b((?:19|20)\d\d),(?=(?:19|20)\d\d\b)", r"\1, ", normalise_periods(question))
-    operation, at, low = "", None, ""
     # The sentence that asks: a question may go on to define terms or say how to answer ("Round to one decimal
     # place. Use the income statement."), and those words name no line item.
     for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z])", normalised):
         low = sentence.lower()
         for name in calculations.names:
             low = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: m.group(0).replace(" ", "_"), low)
-        for phrase, name in calculations.phrases:
+        for phrase, operation in calculations.phrases:
             match = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)
             if match:
-                operation, at = name, match
-                break
-        if operation:
-            break
-    if not operation or at is None:
+                return operation, match, low
+    return None
+
+
+def read_request(question: str, calculations: Calculations) -> CalculationRequest | None:
+    """The calculation `question` asks for, or None when it asks for none this module does (one period, no
+    operation phrase, a quarter rather than years)."""
+    found = read_operation(question, calculations)
+    if found is None:
         return None
+    operation, at, low = found
     if operation == "change" and _IN_PERCENT.search(question):
         operation = "percent change"  # "the change in revenue (in percent)"
     normalised = low
-    periods = named = tuple(dict.fromkeys(_YEAR.findall(normalised)))
+    periods = named = tuple(dict.fromkeys(YEAR.findall(normalised)))
     span = _RANGE.search(normalised)
     if operation in ("average", "total") and span and 0 < int(span.group(2)) - int(span.group(1)) <= MAX_RANGE_YEARS:
         # "the average from 2015 to 2019" is over every year of the range.
@@ -166,7 +171,7 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
     if re.search(r"\b[1-4]q\d\d\b|\bquarter|\bmonth|\bhalf\b", low):
         return None  # a quarter's or a month's figure is not a year's column
     rest = (low[: at.start()] + " " + low[at.end():]).replace("_", " ")
-    rest = _YEAR.sub(" ", _ROUNDING.sub(" ", rest))
+    rest = YEAR.sub(" ", _ROUNDING.sub(" ", rest))
     item = tuple(dict.fromkeys(
         fold(t) for t in lexical_tokens(rest, keep_stop_words=True) if t not in _ITEM_STOP_WORDS
         and t not in _FRAME_WORDS and not t[:1].isdigit()))
@@ -187,6 +192,7 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
 
 _CELL = re.compile(r"^\(?-?[$€£]?\s*\(?-?\d[\d,]*(?:\.\d+)?\)?%?\)?$")
 _TRAILING_CELLS = re.compile(r"(?:\s+(?:[$€£]\s*)?\(?-?\d[\d,]*(?:\.\d+)?\)?%?)+\s*$")
+_NOTE_REFERENCE = re.compile(r"\((?:notes?|see note)\s[^)]*\)", re.IGNORECASE)
 _SCALE = re.compile(r"\bin (thousands|millions|billions)\b|\(\s*(?:[$€£]|usd|us\$)?\s*(?:in )?(thousands|millions|"
                     r"billions|000s|000)\b", re.IGNORECASE)
 _SCALE_WORD = {"thousands": "thousand", "000s": "thousand", "000": "thousand", "millions": "million",
@@ -226,7 +232,7 @@ class Row:
 
 
 def _years_in(header: str) -> list[str]:
-    return _YEAR.findall(header)
+    return YEAR.findall(header)
 
 
 def _tokens(text: str) -> frozenset[str]:
@@ -234,14 +240,16 @@ def _tokens(text: str) -> frozenset[str]:
                      if t not in _ITEM_STOP_WORDS and not t[:1].isdigit())
 
 
-def read_rows(hit: Hit) -> list[Row]:
+def read_rows(hit: Hit, header: str = "") -> list[Row]:
     """The table rows of a passage: "Label | 2019: 44.1; 2018: 56.7" rows (years named in each cell), and PDF
     rows "Cost of sales 71,651 88,265 111,934" whose columns are the years of the column line above them
     ("Year Ended December 31, 2015 2016 2017") or of the table header of the passage (`hit.context`), for a
-    passage cut from the middle of a table."""
+    passage cut from the middle of a table, or else `header`: the column line found above the passage in its
+    document."""
     rows: list[Row] = []
-    text, context = hit.text, hit.context
-    columns = _years_in(context) if len(_years_in(context)) >= 2 else []
+    text, context = hit.text, hit.context if _years_in(hit.context) else header
+    columns = _years_in(_VERSUS.sub(" ", context)) if len(_years_in(context)) >= 2 else []
+    changes = 1 if _VERSUS.search(context) else 0
     title = context
     scale_of = _scale(context) or _scale(hit.section)
     offset = 0
@@ -267,16 +275,21 @@ def read_rows(hit: Hit) -> list[Row]:
                 rows.append(_row(label, cells, hit, start, start + len(line), title, scale_of))
             continue
         if _is_column_line(stripped):
-            columns = _years_in(stripped)
+            columns = _years_in(_VERSUS.sub(" ", stripped))
+            changes = 1 if _VERSUS.search(stripped) else 0
             scale_of = _scale(stripped) or scale_of
             continue
         if _scale(stripped):
             scale_of = _scale(stripped)
+        # "Inventories (Notes 1 and 3) 12,483 10,387": a note reference is part of the label, not a figure.
+        stripped = _NOTE_REFERENCE.sub(" ", stripped)
         trailing = _TRAILING_CELLS.search(stripped)
         if not trailing or not columns:
             continue
         label = stripped[: trailing.start()].strip().rstrip(":$").strip()
         values = [v for v in re.findall(r"\(?-?\d[\d,]*(?:\.\d+)?\)?%?", trailing.group(0))]
+        if changes and len(values) == len(columns) + changes:
+            values = values[: len(columns)]  # the change column after the years'
         if not label or len(values) != len(columns) or not re.search(r"[A-Za-z]", label):
             continue
         cells = {}
@@ -300,7 +313,7 @@ def is_table_row(text: str) -> bool:
 
 def names_periods(text: str, periods: tuple[str, ...]) -> bool:
     """Whether a sentence names every year of `periods` ("2019 compared to 2018", "fiscal 2019 and 2018")."""
-    said = set(_YEAR.findall(normalise_periods(text)))
+    said = set(YEAR.findall(normalise_periods(text)))
     return all(p in said for p in periods)
 
 
@@ -309,9 +322,23 @@ def _row(label: str, cells: dict[str, list[tuple[str, str]]], hit: Hit, start: i
                scale=scale, label_tokens=_tokens(label), title_tokens=_tokens(f"{title}\n{hit.section}"))
 
 
+_MONTH_DAY = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?", re.IGNORECASE)
+
+
+def column_line_in(text: str) -> str:
+    """The last line of column years in `text`, or ''."""
+    return next((line.strip() for line in reversed(text.split("\n")) if _is_column_line(line.strip())), "")
+
+
+# "22 vs. 21", "2022 vs 2021": a column of the change between two years, after the years' own columns.
+_VERSUS = re.compile(r"\b(?:\d\d|(?:19|20)\d\d)\s+vs\.?\s+(?:\d\d|(?:19|20)\d\d)\b", re.IGNORECASE)
+
+
 def _is_column_line(line: str) -> bool:
-    tokens = line.split()
-    years = [t for t in tokens if _YEAR.fullmatch(t.strip(",;"))]
+    """A line of column years: "2015 2016 2017", "Fiscal 2020 2019", "May 31, 2020 May 26, 2019", "2022 2021
+    22 vs. 21"."""
+    tokens = _VERSUS.sub(" ", _MONTH_DAY.sub(" ", line)).split()
+    years = [t for t in tokens if YEAR.fullmatch(t.strip(",;"))]
     digits = [t for t in tokens if any(ch.isdigit() for ch in t)]
     return len(years) >= 2 and len(years) >= len(digits) - 1
 
@@ -333,6 +360,8 @@ class Match:
 _NEUTRAL_LABEL_WORDS = frozenset({"total", "net", "consolidated"})
 # Of the line item's words, the share a row's own label must hold: the rest may be in its table's title or passage.
 MIN_LABEL_SHARE = 0.5
+# Of a row label's own words (all but "total", "net"), the share the question must name.
+MIN_LABEL_PRECISION = 0.5
 
 
 @lru_cache(maxsize=4096)
@@ -373,7 +402,10 @@ def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary)
         named = sum(1 for t in own if t in request.item or any(
             t in alt for alts in alternatives.values() for alt in alts))
         extra = sum(holds(t, row.label_tokens) for t in optional)
-        matches.append(Match(row, in_label / len(required) + 0.01 * extra, named / max(1, len(own))))
+        precision = named / max(1, len(own))
+        if precision < MIN_LABEL_PRECISION:
+            continue
+        matches.append(Match(row, in_label / len(required) + 0.01 * extra, precision))
     return sorted(matches, key=lambda m: (-m.label_share, -m.precision, m.row.hit.rank, m.row.start))
 
 
@@ -410,7 +442,7 @@ def _decimals(written: str) -> int:
     return len(digits.split(".", 1)[1]) if "." in digits else 0
 
 
-def _number(value: float, decimals: int) -> str:
+def format_number(value: float, decimals: int) -> str:
     text = f"{value:,.{decimals}f}"
     return "0" if re.fullmatch(r"-?0(?:\.0+)?", text) and decimals == 0 else text.replace("-0.00", "0.00")
 
@@ -460,7 +492,7 @@ def compute(request: CalculationRequest, row: Row) -> Calculation | None:
         value, expression, unit, places = v[0] / v[1], f"{shown[0]} / {shown[1]}", "", 2
     if request.decimals is not None:
         places = request.decimals
-    text = _number(round(value, places), places)
+    text = format_number(round(value, places), places)
     if unit == "%":
         text += "%"
     elif unit == "pp":
@@ -487,9 +519,15 @@ class Calculator:
     def request(self, question: str) -> CalculationRequest | None:
         return read_request(question, self.calculations)
 
-    def answer(self, request: CalculationRequest, hits: list[Hit], answerer: str) -> Draft:
-        """The calculated answer, or an abstention naming what was not found."""
-        rows = [row for hit in hits for row in read_rows(hit)]
+    def asks_calculation(self, question: str) -> bool:
+        """Whether the question asks for a derived figure, read or not into a request this module computes."""
+        return read_operation(question, self.calculations) is not None
+
+    def answer(self, request: CalculationRequest, hits: list[Hit], answerer: str,
+               rows_of: Callable[[Hit], list[Row]] = read_rows) -> Draft:
+        """The calculated answer, or an abstention naming what was not found. `rows_of` reads a passage's table
+        rows (the assistant's also finds the column line above a passage cut from inside a table)."""
+        rows = [row for hit in hits for row in rows_of(hit)]
         matches = match_rows(request, rows, self.glossary)
         item = " ".join(request.item)
         if not matches:

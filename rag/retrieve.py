@@ -139,6 +139,10 @@ class HybridRetriever:
         doc_ids = self.catalog.filter_doc_ids(parse_filters(filters))
         return self._retrieve(question, top_k, doc_ids, mode)
 
+    def within(self, question: str, doc_ids: set[str], top_k: int | None = None) -> list[Hit]:
+        """The best passages for `question` among the documents `doc_ids` (hybrid ranking)."""
+        return self._retrieve(question, top_k or self.settings.top_k, doc_ids, "hybrid") if doc_ids else []
+
     def _retrieve(self, question: str, top_k: int, doc_ids: set[str] | None, mode: str) -> list[Hit]:
         candidates = max(self.settings.candidates, top_k)
         chinese = is_chinese(question)
