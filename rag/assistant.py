@@ -162,7 +162,8 @@ class Assistant:
         """The draft answer to `question` from `hits`. A derived figure (a change, an average, a ratio) is computed
         by code from the table rows it needs, whichever reader was asked for: a reader can only quote the
         operands, and a small model's arithmetic is not to be trusted with an analyst's figures."""
-        metric = self.metric_calculator.request(question)
+        judgement = self.metric_calculator.judgement(question)
+        metric = self.metric_calculator.request(question) if judgement is None else judgement.request
         if metric is not None:
             # A metric's line items sit in one filing's statements: search the documents the question names and
             # those of its best passages, not the whole index.
@@ -171,7 +172,9 @@ class Assistant:
             def search(query: str, best: Hit) -> list[Hit]:
                 return self.retriever.within(query, scope)
 
-            drafted = self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows)
+            drafted = (self.metric_calculator.judge(judgement, hits, reader.name, search, self.table_rows)
+                       if judgement is not None else
+                       self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows))
             if not drafted.abstained:
                 return drafted
         request = self.calculator.request(question)

@@ -150,6 +150,19 @@ def _evaluate(node: Node, values: dict[tuple[str, int], float]) -> float:
     return left / right
 
 
+def _divides(node: Node) -> bool:
+    if node[0] in ("num", "item"):
+        return False
+    if node[0] in ("avg", "/"):
+        return True
+    return any(_divides(child) for child in node[1:] if isinstance(child, tuple))
+
+
+def _decimals_of(written: str) -> int:
+    digits = re.sub(r"[^\d.]", "", written)
+    return len(digits.split(".", 1)[1]) if "." in digits else 0
+
+
 def _show(node: Node, shown: dict[tuple[str, int], str], top: bool = True) -> str:
     kind = node[0]
     if kind == "num":
@@ -177,11 +190,13 @@ class Metric:
 class Metrics:
     metrics: tuple[Metric, ...]
     labels: dict[str, tuple[str, ...]]  # line item -> its labels in filings, preferred first
+    judgements: tuple[tuple[str, str], ...] = ()  # (word, direction: above | below | up | down), longest first
 
     @classmethod
     def parse(cls, text: str, source: str) -> "Metrics":
         metric_lines: list[tuple[int, str]] = []
         labels: dict[str, tuple[str, ...]] = {}
+        judgements: list[tuple[str, str]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             line = line.strip()
             if not line or line.startswith("#"):
@@ -195,9 +210,15 @@ class Metrics:
                 labels[name.strip().lower()] = found
             elif sep and kind.strip() == "metric" and "=" in rest:
                 metric_lines.append((number, rest))
+            elif sep and kind.strip() == "judge" and "=" in rest:
+                words, _, direction = rest.partition("=")
+                direction = direction.strip().lower()
+                if direction not in ("above zero", "below zero", "up", "down"):
+                    raise MetricsError(f"{source}:{number}: a judgement is 'above zero', 'below zero', 'up' or 'down'")
+                judgements += [(w.strip().lower(), direction.split()[0]) for w in words.split(",") if w.strip()]
             else:
-                raise MetricsError(f"{source}:{number}: expected 'metric: name, ... = formula' or "
-                                   "'item: line item = label; ...'")
+                raise MetricsError(f"{source}:{number}: expected 'metric: name, ... = formula', "
+                                   "'item: line item = label; ...' or 'judge: word, ... = direction'")
         metrics = []
         for number, rest in metric_lines:
             names, _, formula = rest.partition("=")
@@ -206,7 +227,7 @@ class Metrics:
             tree = _parse_formula(formula.rstrip("% ").strip(), set(labels), f"{source}:{number}")
             metrics.append(Metric(tuple(n.strip().lower() for n in names.split(",") if n.strip()), tree, percent,
                                   formula))
-        return cls(tuple(metrics), labels)
+        return cls(tuple(metrics), labels, tuple(sorted(judgements, key=lambda pair: -len(pair[0]))))
 
 
 def load_metrics(path: str | None = None) -> Metrics:
@@ -273,6 +294,37 @@ def read_metric_request(question: str, metrics: Metrics, calculations: Calculati
     return None
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A yes/no question about a metric: is it above or below zero in a year, or up or down since the year
+    before ("Does Corning have positive working capital based on FY2022 data?", "Does Amcor have an improving
+    gross margin profile as of FY2023?")."""
+
+    request: MetricRequest
+    direction: str  # above | below | up | down
+    word: str
+
+
+def read_judgement(question: str, metrics: Metrics) -> Judgement | None:
+    if not _YES_NO_Q.match(question):
+        return None
+    normalised = normalise_periods(question)
+    asking = re.split(r"(?<=[.?!])\s+(?=[A-Z])", normalised)[0].lower()
+    metric = next((m for m in sorted(metrics.metrics, key=lambda m: -max(len(n) for n in m.names))
+                   if any(re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", asking) for n in m.names)), None)
+    words = [(w, d) for w, d in metrics.judgements if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", asking)]
+    years = list(dict.fromkeys(YEAR.findall(asking)))
+    # One direction, one year: "improved or declined" asks which, not whether.
+    if metric is None or len({d for _, d in words}) != 1 or len(years) != 1:
+        return None
+    word, direction = words[0]
+    previous = str(int(years[0]) - 1) if direction in ("up", "down") else ""
+    return Judgement(MetricRequest(metric, years[0], previous), direction, word)
+
+
+_YES_NO_Q = re.compile(r"\s*(?:does|do|did|is|are|was|were|has|have|had)\b", re.IGNORECASE)
+
+
 # Answering ----------------------------------------------------------------------------------------------------
 
 Search = Callable[[str, Hit], list[Hit]]  # (query, the question's best passage) -> passages of the same filing
@@ -297,9 +349,16 @@ class MetricCalculator:
 
     def answer(self, request: MetricRequest, hits: list[Hit], answerer: str, search: Search | None = None,
                rows_of: Callable[[Hit], list[Row]] = read_rows) -> Draft:
+        """The metric for the year asked (or its change since the earlier year), the calculation shown and every
+        row read cited; an abstention naming the line items not found."""
+        return self._drafted(request, hits, answerer, search, rows_of)[0]
+
+    def _drafted(self, request: MetricRequest, hits: list[Hit], answerer: str, search: Search | None,
+                 rows_of: Callable[[Hit], list[Row]]) -> tuple[Draft, dict[str, float]]:
+        """The draft answer and the metric's value by year."""
         metric = request.metric
         if not hits:
-            return abstention(answerer, f"{metric.names[0]} needs its line items; nothing relevant was found")
+            return abstention(answerer, f"{metric.names[0]} needs its line items; nothing relevant was found"), {}
         years = [request.year] + ([request.previous] if request.previous else [])
         operands: dict[tuple[str, str], Operand] = {}
         rows = [row for hit in hits for row in rows_of(hit)]
@@ -324,11 +383,11 @@ class MetricCalculator:
                     operands[(item, at)] = found
         if missing:
             return abstention(answerer, f"{metric.names[0]} = {metric.text}: no table row found for "
-                                        f"{', '.join(dict.fromkeys(missing))}")
+                                        f"{', '.join(dict.fromkeys(missing))}"), {}
         scales = {o.row.scale for o in operands.values() if o.row.scale}
         if len(scales) > 1:
             return abstention(answerer, f"{metric.names[0]}: its line items are stated in different units "
-                                        f"({', '.join(sorted(scales))})")
+                                        f"({', '.join(sorted(scales))})"), {}
         results = {}
         for year in years:
             values = {(item, back): operands[(item, str(int(year) - back))].value
@@ -336,7 +395,7 @@ class MetricCalculator:
             try:
                 results[year] = _evaluate(metric.formula, values)
             except ZeroDivisionError:
-                return abstention(answerer, f"{metric.names[0]} for {year} divides by zero")
+                return abstention(answerer, f"{metric.names[0]} for {year} divides by zero"), {}
         # One citation per row read, numbered in the order the calculation uses them.
         order: dict[tuple[int, int, str], int] = {}
         for operand in operands.values():
@@ -347,6 +406,9 @@ class MetricCalculator:
             if len(citations) < order[key]:
                 citations.append(citation_for(order[key], operand.row.hit, operand.row.start, operand.row.end))
         unit = "%" if metric.percent else ""
+        # A sum or difference of amounts is shown as precisely as its operands; a ratio to two places.
+        places = (2 if _divides(metric.formula) or metric.percent
+                  else max(_decimals_of(o.written) for o in operands.values()))
         parts = []
         for year in years:
             shown = {(item, back): f"{operands[(item, str(int(year) - back))].written}"
@@ -355,11 +417,12 @@ class MetricCalculator:
                 f"{o.row.label} {o.year} {o.written} [{order[(o.row.start, o.row.end, o.row.hit.doc_id)]}]"
                 for (item, at), o in operands.items() if at in (year, str(int(year) - 1)) and
                 (item, int(year) - int(at)) in set(_items_in(metric.formula)))
-            parts.append((year, f"{format_number(results[year], 2)}{unit} = {_show(metric.formula, shown)}", cited))
+            parts.append((year, f"{format_number(results[year], places)}{unit} = {_show(metric.formula, shown)}",
+                          cited))
         name = metric.names[0]
         if request.previous:
             change = results[request.year] - results[request.previous]
-            head = (f"{format_number(change, 2)}{' percentage points' if metric.percent else ''}: {name} "
+            head = (f"{format_number(change, places)}{' percentage points' if metric.percent else ''}: {name} "
                     f"{request.previous} to {request.year}")
             body = "; ".join(f"{year}: {calc} ({cited})" for year, calc, cited in reversed(parts))
             text = f"{head}. {body}"
@@ -367,9 +430,36 @@ class MetricCalculator:
             year, calc, cited = parts[0]
             text = f"{calc} ({name}, {year}: {cited})"
         return Draft(text=text, citations=citations, abstained=False, answerer=answerer,
-                     warnings=[f"calculated {name} as {metric.text}"])
+                     warnings=[f"calculated {name} as {metric.text}"]), results
 
-    def _reported(self, request: MetricRequest, years: list[str], rows: list[Row], answerer: str) -> Draft | None:
+    def judgement(self, question: str) -> Judgement | None:
+        return read_judgement(question, self.metrics)
+
+    def judge(self, judgement: Judgement, hits: list[Hit], answerer: str, search: Search | None = None,
+              rows_of: Callable[[Hit], list[Row]] = read_rows) -> Draft:
+        """Yes or No first, then the figures it follows from, calculated and cited; an abstention where they
+        are not found."""
+        request = judgement.request
+        draft, values = self._drafted(request, hits, answerer, search, rows_of)
+        if draft.abstained:
+            return draft
+        now = values[request.year]
+        if judgement.direction in ("above", "below"):
+            holds = now > 0 if judgement.direction == "above" else now < 0
+            reason = f"{request.metric.names[0]} in {request.year} is {draft.text.split(' = ', 1)[0]}"
+        else:
+            before = values[request.previous]
+            holds = now > before if judgement.direction == "up" else now < before
+            moved = "rose" if now > before else ("fell" if now < before else "was unchanged")
+            unit = "%" if request.metric.percent else ""
+            reason = (f"{request.metric.names[0]} {moved} from {format_number(before, 2)}{unit} in "
+                      f"{request.previous} to {format_number(now, 2)}{unit} in {request.year}")
+        draft.text = f"{'Yes' if holds else 'No'}: {reason}. {draft.text}"
+        draft.warnings.append(f"judged {judgement.word!r} from the figures")
+        return draft
+
+    def _reported(self, request: MetricRequest, years: list[str], rows: list[Row],
+                  answerer: str) -> tuple[Draft, dict[str, float]] | None:
         """The metric as the filing states it, where a row is labelled with its name ("Effective tax rate"):
         read, not recomputed from line items the filing may define otherwise."""
         metric = request.metric
@@ -398,8 +488,9 @@ class MetricCalculator:
             text = f"{format_number(change, 2)}{unit} = {found[request.year][1]} - {found[request.previous][1]} ({said})"
         else:
             text = f"{found[request.year][1]} ({said})"
-        return Draft(text=text, citations=citations, abstained=False, answerer=answerer,
-                     warnings=[f"{metric.names[0]} as the filing states it"])
+        return (Draft(text=text, citations=citations, abstained=False, answerer=answerer,
+                      warnings=[f"{metric.names[0]} as the filing states it"]),
+                {year: value for year, (_, _, value) in found.items()})
 
     def _find(self, item: str, year: str, rows: list[Row]) -> Operand | None:
         """The row of `item` holding a figure for `year`: its preferred label first, then the better-ranked
@@ -422,4 +513,4 @@ class MetricCalculator:
         return best[1] if best else None
 
 
-__all__ = ["MetricCalculator", "MetricRequest", "Metrics", "MetricsError", "load_metrics", "read_metric_request"]
+__all__ = ["Judgement", "MetricCalculator", "MetricRequest", "Metrics", "MetricsError", "load_metrics", "read_metric_request"]

@@ -56,8 +56,8 @@ def metrics():
 @pytest.mark.parametrize(("question", "pages", "answer"), [
     ("What is General Mills's FY2020 working capital ratio?", [GIS_BALANCE], "0.68 = 5,121.3 / 7,491.5"),
     ("What was the current ratio in fiscal 2019?", [GIS_BALANCE], "0.59 = 4,186.5 / 7,087.1"),
-    ("What was working capital at the end of FY2020?", [GIS_BALANCE], "-2,370.20 = 5,121.3 - 7,491.5"),
-    ("What is the FY2020 free cash flow?", [GIS_CASH_FLOWS], "3,215.40 = 3,676.2 - |(460.8)|"),
+    ("What was working capital at the end of FY2020?", [GIS_BALANCE], "-2,370.2 = 5,121.3 - 7,491.5"),
+    ("What is the FY2020 free cash flow?", [GIS_CASH_FLOWS], "3,215.4 = 3,676.2 - |(460.8)|"),
     ("What was the gross margin in 2022?", [JNJ_EARNINGS], "67.26% = 63,854 / 94,943 * 100"),
     ("What was the net profit margin in 2022?", [JNJ_EARNINGS], "18.90% = 17,941 / 94,943 * 100"),
     ("What was the effective tax rate in 2021?", [JNJ_EARNINGS], "8.33% = 1,898 / 22,776 * 100"),
@@ -91,6 +91,30 @@ def test_a_metric_the_filing_states_is_read_and_its_change_is_in_points(metrics)
     draft = metrics.answer(request, [hit(GLW_HIGHLIGHTS)], "extractive", rows_of=read_rows)
     assert draft.text.startswith("3.00 percentage points = 23% - 20%")
     assert draft.citations[0].text == "Effective tax rate 23% 20%"
+
+
+@pytest.mark.parametrize(("question", "pages", "answer"), [
+    ("Does General Mills have positive working capital based on FY2020 data?", [GIS_BALANCE],
+     "No: working capital in 2020 is -2,370.2. -2,370.2 = 5,121.3 - 7,491.5"),
+    ("Does Johnson & Johnson have an improving gross margin as of FY2022?", [JNJ_EARNINGS],
+     "No: gross margin fell from 68.16% in 2021 to 67.26% in 2022."),
+    ("Is the gross margin declining in FY2022?", [JNJ_EARNINGS], "Yes: gross margin fell from 68.16%"),
+])
+def test_a_yes_no_judgement_of_a_metric_answers_yes_or_no_first_from_the_figures(metrics, question, pages, answer):
+    judgement = metrics.judgement(question)
+    draft = metrics.judge(judgement, [hit(text, rank) for rank, text in enumerate(pages, 1)], "extractive",
+                          rows_of=read_rows)
+    assert draft.text.startswith(answer), draft.text
+    assert draft.citations
+
+
+@pytest.mark.parametrize("question", [
+    "Has the quick ratio improved or declined between FY2023 and FY2022?",  # which way, not whether
+    "Does the company have positive free cash flow?",  # no year
+    "Is the company capital-intensive in FY2022?",  # no metric named
+])
+def test_a_question_that_is_no_judgement_of_one_metric_in_one_year_is_not_judged(metrics, question):
+    assert metrics.judgement(question) is None
 
 
 def test_a_line_item_missing_from_the_passages_is_searched_for_in_the_same_filing(metrics):
@@ -147,7 +171,7 @@ def test_a_metric_through_the_assistant_reads_two_statements_of_one_filing(tmp_p
     assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
     assistant.ingest([corpus])
     answer = assistant.ask("What is General Mills's FY2020 free cash flow?", answerer="extractive")
-    assert answer.text.startswith("3,215.40 = 3,676.2 - |(460.8)|"), answer.warnings
+    assert answer.text.startswith("3,215.4 = 3,676.2 - |(460.8)|"), answer.warnings
     assert {c.doc_id for c in answer.citations} == {"gis-cash"}
     answer = assistant.ask("What is General Mills's working capital ratio for FY2020?", answerer="extractive")
     assert answer.text.startswith("0.68 = 5,121.3 / 7,491.5"), answer.warnings
