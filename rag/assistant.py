@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import queue
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -15,8 +16,9 @@ from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from rag.answer import Answerer, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
-from rag.calculate import Calculator, Row, column_line_in, is_table_row, names_periods, read_rows
+from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
+from rag.calculate import (CalculationRequest, Calculator, Row, column_line_in, is_table_row, is_yes_no, names_periods,
+                           read_rows)
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
@@ -158,46 +160,61 @@ class Assistant:
             self._cache_answer(cache_key, answer)
         return answer
 
-    def answer_from(self, question: str, hits: list[Hit], reader: Answerer, on_token: TokenSink | None = None):
-        """The draft answer to `question` from `hits`. A derived figure (a change, an average, a ratio) is computed
-        by code from the table rows it needs, whichever reader was asked for: a reader can only quote the
-        operands, and a small model's arithmetic is not to be trusted with an analyst's figures."""
+    def answer_from(self, question: str, hits: list[Hit], reader: Answerer, on_token: TokenSink | None = None) -> Draft:
+        """The draft answer to `question` from `hits`. A derived figure (a metric, a change, an average, a ratio)
+        or a judgement of one is computed by code from the table rows it needs, whichever reader was asked for:
+        a reader can only quote the operands, and a small model's arithmetic is not to be trusted with an
+        analyst's figures. What a reader says instead must have the shape the question asks for."""
+        computed = self._metric_draft(question, hits, reader)
+        if computed is not None and not computed.abstained:
+            return computed
+        request = self.calculator.request(question)
+        if request is not None:
+            computed = self.calculator.answer(request, hits, reader.name, self.table_rows)
+            if not computed.abstained:
+                return computed
+        read = reader.answer(question, hits, on_token)
+        if read.abstained:
+            return computed if computed is not None else read
+        problem = self._shape_problem(question, request, read)
+        if problem:
+            return computed if computed is not None else abstention(read.answerer, problem)
+        return read
+
+    def _metric_draft(self, question: str, hits: list[Hit], reader: Answerer) -> Draft | None:
+        """A defined metric, or a yes/no judgement of one, computed; None when the question asks for neither."""
         judgement = self.metric_calculator.judgement(question)
         metric = self.metric_calculator.request(question) if judgement is None else judgement.request
-        if metric is not None:
-            # A metric's line items sit in one filing's statements: search the documents the question names and
-            # those of its best passages, not the whole index.
-            scope = self.retriever.named_documents(question) | {h.doc_id for h in hits[:3]}
+        if metric is None:
+            return None
+        # A metric's line items sit in one filing's statements: search the documents the question names and those
+        # of its best passages, not the whole index.
+        scope = self.retriever.named_documents(question) | {h.doc_id for h in hits[:3]}
 
-            def search(query: str, best: Hit) -> list[Hit]:
-                return self.retriever.within(query, scope)
+        def search(query: str, best: Hit) -> list[Hit]:
+            return self.retriever.within(query, scope)
 
-            drafted = (self.metric_calculator.judge(judgement, hits, reader.name, search, self.table_rows)
-                       if judgement is not None else
-                       self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows))
-            if not drafted.abstained:
-                return drafted
-        request = self.calculator.request(question)
-        if request is None:
-            read = reader.answer(question, hits, on_token)
-            if (not read.abstained and self.calculator.asks_calculation(question)
-                    and all(is_table_row(c.text) for c in read.citations)):
-                # "What was the average of X over the three years?" read as no calculation this assistant can
-                # do: a quoted row gives its operands, not the figure asked for.
-                return abstention(read.answerer, "the question asks for a calculation that could not be read "
-                                                 "from it; the passages give the figures in table rows")
-            return read
-        calculated = self.calculator.answer(request, hits, reader.name, self.table_rows)
-        if not calculated.abstained:
-            return calculated
-        # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from 2024"),
-        # and stands if it names every year the question names. A table row quoted instead gives the operands, not
-        # the figure asked for; a sentence about one of the years often gives another figure of that year.
-        read = reader.answer(question, hits, on_token)
-        if read.abstained or not all(not is_table_row(c.text) and names_periods(c.text, request.named)
-                                     for c in read.citations):
-            return calculated
-        return read
+        if judgement is not None:
+            return self.metric_calculator.judge(judgement, hits, reader.name, search, self.table_rows)
+        return self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows)
+
+    def _shape_problem(self, question: str, request: CalculationRequest | None, read: Draft) -> str:
+        """Why a reader's answer does not answer the question as asked, or ''."""
+        if is_yes_no(question) and not re.match(r"\s*(?:yes|no)\b", read.text, re.IGNORECASE):
+            # A quoted sentence that merely shares the question's names is no answer to "Was there a drop?".
+            return "a yes/no question: the passages were quoted, not answered yes or no"
+        if request is not None:
+            # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from
+            # 2024"), and stands if it names every year the question names; a sentence about one of the years
+            # often gives another figure of that year.
+            if not all(not is_table_row(c.text) and names_periods(c.text, request.named) for c in read.citations):
+                return "no sentence states the calculated figure for the years asked"
+        elif self.calculator.asks_calculation(question) and all(is_table_row(c.text) for c in read.citations):
+            # "What was the average of X over the three years?" read as no calculation this assistant can do: a
+            # quoted row gives its operands, not the figure asked for.
+            return ("the question asks for a calculation that could not be read from it; the passages give the "
+                    "figures in table rows")
+        return ""
 
     def table_rows(self, hit: Hit) -> list[Row]:
         """The table rows of a passage, their figures keyed by the years of the table's column line: in the

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answer import Draft, abstention, citation_for
+from rag.data_files import read_data_file
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.lexical import STOP_WORDS, fold, lexical_tokens
 from rag.question import asks_reason, normalise_periods
@@ -68,11 +69,7 @@ class Calculations:
 
 
 def load_calculations(path: str | None = None) -> Calculations:
-    source = Path(path) if path else PACKAGED_CALCULATIONS
-    try:
-        return Calculations.parse(source.read_text(encoding="utf-8"), str(source))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CalculationsError(f"cannot read the calculations file {source}: {exc}") from exc
+    return Calculations.parse(*read_data_file(path, PACKAGED_CALCULATIONS, CalculationsError, "calculations"))
 
 
 # The question ----------------------------------------------------------------------------------------------
@@ -115,10 +112,16 @@ class CalculationRequest:
     item: tuple[str, ...]
     decimals: int | None = None
     named: tuple[str, ...] = ()  # the years the question itself writes (one year's average adds the year before)
+    owners: tuple[str, ...] = ()  # words of a possessive ("IMFT's"): whose line item, not which
 
     @property
     def chronological(self) -> tuple[str, ...]:
         return tuple(sorted(self.periods))
+
+
+def is_yes_no(question: str) -> bool:
+    """Whether a question is answered yes or no ("Was there any drop in cash ...?", "Does X have ...?")."""
+    return bool(_YES_NO.match(question))
 
 
 def read_operation(question: str, calculations: Calculations) -> tuple[str, re.Match[str], str] | None:
@@ -172,6 +175,10 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
         return None  # a quarter's or a month's figure is not a year's column
     rest = (low[: at.start()] + " " + low[at.end():]).replace("_", " ")
     rest = YEAR.sub(" ", _ROUNDING.sub(" ", rest))
+    # "IMFT's total assets": the owner names whose figures, which a table of that company's figures need
+    # not repeat; it counts for a row that says it, and is not required of one that does not.
+    owners = tuple(dict.fromkeys(fold(t) for o in re.findall(r"([\w&.-]+)['’]s?(?=\s)", rest)
+                                 for t in lexical_tokens(o)))
     item = tuple(dict.fromkeys(
         fold(t) for t in lexical_tokens(rest, keep_stop_words=True) if t not in _ITEM_STOP_WORDS
         and t not in _FRAME_WORDS and not t[:1].isdigit()))
@@ -185,7 +192,7 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
     elif _WHOLE.search(question):
         decimals = 0
     return CalculationRequest(question=question, operation=operation, periods=periods, item=item,
-                              decimals=decimals, named=named)
+                              decimals=decimals, named=named, owners=owners)
 
 
 # Table rows ------------------------------------------------------------------------------------------------
@@ -231,8 +238,12 @@ class Row:
     title_tokens: frozenset[str] = field(default_factory=frozenset)
 
 
+# "2 0 1 8": a year whose digits a PDF's letter spacing pulled apart.
+_SPACED_YEAR = re.compile(r"(?<![\d ])([12]) (\d) (\d) (\d)(?![\d])")
+
+
 def _years_in(header: str) -> list[str]:
-    return YEAR.findall(header)
+    return YEAR.findall(_SPACED_YEAR.sub(r"\1\2\3\4", header))
 
 
 def _tokens(text: str) -> frozenset[str]:
@@ -378,8 +389,8 @@ def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary)
     every word of the line item, best first: most of the item in the label itself, then fewest other words in
     the label, then the better-ranked passage."""
     alternatives = glossary.expansions(list(request.item))
-    required = [t for t in request.item if t not in _OPTIONAL_WORDS]
-    optional = [t for t in request.item if t in _OPTIONAL_WORDS]
+    required = [t for t in request.item if t not in _OPTIONAL_WORDS and t not in request.owners]
+    optional = [t for t in request.item if t in _OPTIONAL_WORDS or t in request.owners]
 
     def holds(term: str, tokens: frozenset[str]) -> bool:
         return term in tokens or any(phrase_in(alt, tokens) for alt in alternatives.get(term, ()))
@@ -389,11 +400,14 @@ def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary)
         periods = periods_for(request, row)
         if not required or len(periods) < 2 or any(column(request, row, p) is None for p in periods):
             continue
+        # The label and its column names: "APAC | Fiscal Year 2018 % of Total: 40.0%" is APAC's percent of total.
+        own_words = row.label_tokens | frozenset().union(*(_column_tokens(name) for name, _ in
+                                                           (c for cells in row.cells.values() for c in cells)))
         # Words the label leaves out must be said around it: "Fixed Price" is a row of a table of sales.
-        everything = row.label_tokens | row.title_tokens | _passage_tokens(row.hit)
+        everything = row.label_tokens | row.title_tokens | _passage_tokens(row.hit) | own_words
         if not all(holds(t, everything) for t in required):
             continue
-        in_label = sum(holds(t, row.label_tokens) for t in required)
+        in_label = sum(holds(t, own_words) for t in required)
         if in_label < MIN_LABEL_SHARE * len(required):
             continue
         # Label words the question does not say make the row another thing: "Cost of sales" is not revenue,
@@ -425,16 +439,23 @@ def column(request: CalculationRequest, row: Row, year: str) -> tuple[str, str] 
     several ("2019 Amount", "2019 % of total revenue"), the one the question names, else the one amount among
     them; None when it stays ambiguous."""
     options = row.cells.get(year, [])
-    if len(options) == 1:
-        return options[0]
+    if len(options) <= 1:
+        return options[0] if options else None
     # The question's words that the row's label does not account for name the column: "Services as a % of
     # total revenue" asks for the share column of the row "Services", "total cost of revenue" for the amount.
     unexplained = set(request.item) - row.label_tokens
-    named = [option for option in options if _tokens(option[0]) & unexplained]
+    overlap = {option: len(_column_tokens(option[0]) & unexplained) for option in options}
+    most = max(overlap.values())
+    named = [option for option in options if most and overlap[option] == most]
     if len(named) == 1:
         return named[0]
     amounts = [option for option in options if not _SHARE_COLUMN.search(option[0])]
     return amounts[0] if len(amounts) == 1 else None
+
+
+def _column_tokens(name: str) -> frozenset[str]:
+    # "% of Total" is what a question calls the percent of total.
+    return _tokens(name) | ({"percent", "percentag"} if "%" in name else set())
 
 
 def _decimals(written: str) -> int:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer import Draft, abstention, citation_for
+from rag.data_files import read_data_file
 from rag.calculate import (YEAR, Calculations, Row, format_number, load_calculations, parse_figure, read_operation,
                            read_rows)
 from rag.question import normalise_periods
@@ -231,11 +232,7 @@ class Metrics:
 
 
 def load_metrics(path: str | None = None) -> Metrics:
-    source = Path(path) if path else PACKAGED_METRICS
-    try:
-        return Metrics.parse(source.read_text(encoding="utf-8"), str(source))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MetricsError(f"cannot read the metrics file {source}: {exc}") from exc
+    return Metrics.parse(*read_data_file(path, PACKAGED_METRICS, MetricsError, "metrics"))
 
 
 def _label_key(label: str) -> str:

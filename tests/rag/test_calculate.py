@@ -154,6 +154,31 @@ def test_a_year_with_an_amount_and_a_share_column_takes_the_one_the_question_ask
     assert draft.text.startswith("-4 percentage points = 34 - 38")
 
 
+def test_an_owner_named_by_a_possessive_is_not_required_of_the_row_and_spaced_years_are_years(calculator):
+    # TAT-QA dev: a joint venture's balance sheet, and a tax note whose PDF spaced out the year's digits.
+    table = "Table: Balance sheet | columns: 2019; 2018\nTotal assets | 2019: $2,664; 2018: $3,025"
+    draft = calculator.answer(calculator.request("What is the change of IMFT’s total assets from 2018 to 2019?"),
+                              [hit(table)], "extractive")
+    assert draft.text.startswith("-361 = 2,664 - 3,025")
+    spaced = "Net deferred tax asset | 2019: 795; 2 0 1 8: 772"
+    draft = calculator.answer(calculator.request("What is the change in the net deferred tax asset from 2018 to "
+                                                 "2019?"), [hit(spaced)], "extractive")
+    assert draft.text.startswith("23 = 795 - 772")
+
+
+def test_a_share_column_is_the_one_whose_words_the_question_says_most(calculator):
+    # TAT-QA dev: net sales by region, each year as an amount and as a % of total.
+    table = ("APAC | Fiscal Year 2018 Net Sales: $479,987; Fiscal Year 2018 % of Total: 40.0%; "
+             "Fiscal Year 2017 Net Sales: $288,764; Fiscal Year 2017 % of Total: 38.1%")
+    draft = calculator.answer(calculator.request(
+        "What was the change in the percent of total sales from APAC between 2017 and 2018?"), [hit(table)],
+        "extractive")
+    assert draft.text.startswith("1.9 percentage points = 40.0% - 38.1%")
+    draft = calculator.answer(calculator.request("What was the change in net sales from APAC between 2017 and 2018?"),
+                              [hit(table)], "extractive")
+    assert draft.text.startswith("191,223 = 479,987 - 288,764")
+
+
 def test_an_average_over_a_range_of_years_takes_every_year(calculator):
     draft = calculator.answer(calculator.request("What were average Other sales from 2017 to 2019?"),
                               [hit(SALES_BY_CONTRACT)], "extractive")
@@ -238,3 +263,26 @@ def test_a_computed_answer_through_the_assistant_cites_the_row_it_read(tmp_path)
     assert answer.text.startswith("26.71% = (1,452.4 - 1,146.2) / 1,146.2")
     assert answer.citations[0].text.startswith("Fixed Price | 2019: $ 1,452.4")
     assert answer.citations[0].doc_id == "contracts"
+
+
+def test_a_yes_no_question_is_never_answered_by_a_bare_quote(tmp_path):
+    from rag.assistant import Assistant
+
+    # FinanceBench dev: Best Buy's 10-Q (Q2 FY2024) and Johnson & Johnson's 10-K (2022), sentences as filed.
+    corpus = tmp_path / "filings.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"doc_id": "bby-10q", "title": "Best Buy 10-Q, Q2 FY2024",
+         "text": "The decrease in cash and cash equivalents from January 28, 2023, was primarily due to the timing "
+                 "and volume of inventory purchases and payments, dividend payments and capital expenditures, "
+                 "partially offset by earnings."},
+        {"doc_id": "jnj-10k", "title": "Johnson & Johnson 2022 10-K",
+         "text": "Research and development expense by segment of business was as follows: total research and "
+                 "development expense was $14.6 billion in 2022 and $14.7 billion in 2021."}]), encoding="utf-8")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
+    assistant.ingest([corpus])
+    for question in ("Was there any drop in cash and cash equivalents between FY2023 and Q2 of FY2024?",
+                     "Did Johnson & Johnson's research and development expense decline in 2022?"):
+        answer = assistant.ask(question, answerer="extractive")
+        assert answer.abstained or answer.text.split()[0].rstrip(":,.") in ("Yes", "No"), answer.text
+        assert answer.abstained, answer.text  # the extractive reader quotes; it cannot say yes or no
+        assert any("yes/no" in w for w in answer.warnings), answer.warnings
