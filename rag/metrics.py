@@ -283,7 +283,8 @@ def read_metric_request(question: str, metrics: Metrics, calculations: Calculati
         return None
     years = list(dict.fromkeys(YEAR.findall(asking)))
     operation = read_operation(question, calculations)
-    if len(years) == 1 and (operation is None or operation[0] not in ("change", "percent change", "difference")):
+    # "the 2019 average free cash flow" asks for an average of the metric, which the calculations answer.
+    if len(years) == 1 and operation is None:
         return MetricRequest(metric, years[0])
     if len(years) == 2 and operation is not None and operation[0] in ("change", "difference"):
         early, late = sorted(years)

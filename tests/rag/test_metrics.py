@@ -141,6 +141,7 @@ def test_a_missing_line_item_is_an_abstention_naming_it(metrics):
     "Does the company have an improving gross margin profile as of FY2023?",  # yes/no: a judgement
     "What drove the gross margin change in FY2022?",  # a cause
     "What was the gross margin?",  # no year
+    "What is the 2019 average free cash flow?",  # an average of the metric over two years: a calculation
 ])
 def test_questions_that_ask_no_metric_figure_are_left_to_the_readers(metrics, question):
     assert metrics.request(question) is None
