@@ -83,7 +83,10 @@ _WHOLE = re.compile(r"\b(?:nearest|whole) (?:whole )?(?:number|integer|dollar|pe
 _RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to|through)\s*((?:19|20)\d\d)\b")
 MAX_RANGE_YEARS = 10
 _YES_NO = re.compile(r"\s*(?:did|does|do|is|are|was|were|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
-_HOW_OR_WHY = re.compile(r"\s*(?:why\b|how\b(?!\s+(?:much|many)\b))", re.IGNORECASE)
+# "How is it calculated?", "In 2019, why did the gross margin decrease?": a method or a cause, not a figure.
+_HOW_OR_WHY = re.compile(r"^\s*how\b(?!\s+(?:much|many)\b)|\bwhy\b", re.IGNORECASE)
+# "What was the increase in free cash flow from 2018 to 2019 driven by?": the cause of a change.
+_CAUSE_TAIL = re.compile(r"\b(?:driven by|due to|attributable to|caused by|the result of|a result of)\W*$", re.IGNORECASE)
 _IN_PERCENT = re.compile(r"\bin (?:units of )?(?:percent|percentage)s?\b|\bin %|\(%\)", re.IGNORECASE)
 # The sentence that says how to round or state the answer names no line item.
 _ROUNDING = re.compile(r"\(?\b(?:in units of|units of|round(?:ed)?|to (?:one|two|three|\d) decimal|in (?:units of )?percents?)\b"
@@ -124,10 +127,15 @@ def is_yes_no(question: str) -> bool:
     return bool(_YES_NO.match(question))
 
 
+def is_cause_or_method(question: str) -> bool:
+    """Whether a question asks why something happened or how it is done, not for a figure."""
+    return bool(_HOW_OR_WHY.search(question) or asks_reason(question) or _CAUSE_TAIL.search(question))
+
+
 def read_operation(question: str, calculations: Calculations) -> tuple[str, re.Match[str], str] | None:
     """(operation, where its phrase is, the asking sentence lowercased) of a question that asks for a derived
     figure, or None: no operation phrase, or a yes/no, how, why or what-drove question."""
-    if _YES_NO.match(question) or _HOW_OR_WHY.match(question) or asks_reason(question):
+    if _YES_NO.match(question) or _HOW_OR_WHY.search(question) or asks_reason(question) or _CAUSE_TAIL.search(question):
         # "Did X increase?" is answered yes or no, "What drove the increase?" by a cause, "How is the average
         # price calculated?" by a method.
         return None

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rag.answer import Draft, abstention, citation_for
 from rag.data_files import read_data_file
-from rag.calculate import (YEAR, Calculations, Row, format_number, load_calculations, parse_figure, read_operation,
-                           read_rows)
+from rag.calculate import (YEAR, Calculations, Row, format_number, is_cause_or_method, load_calculations, parse_figure,
+                           read_operation, read_rows)
 from rag.question import normalise_periods
 from rag.types import Hit
 
@@ -265,7 +265,7 @@ class MetricRequest:
 def read_metric_request(question: str, metrics: Metrics, calculations: Calculations) -> MetricRequest | None:
     """The metric and fiscal year a question asks for, or None. A question naming two years and a change asks
     for the metric's change between them."""
-    if read_operation(question, calculations) is None and _NOT_A_FIGURE.match(question):
+    if is_cause_or_method(question) or (read_operation(question, calculations) is None and _NOT_A_FIGURE.match(question)):
         return None  # "Does X have an improving gross margin?" is answered yes or no; "What drove ..." by a cause
     normalised = normalise_periods(question)
     metric, asking = None, ""

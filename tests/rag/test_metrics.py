@@ -142,6 +142,8 @@ def test_a_missing_line_item_is_an_abstention_naming_it(metrics):
     "What drove the gross margin change in FY2022?",  # a cause
     "What was the gross margin?",  # no year
     "What is the 2019 average free cash flow?",  # an average of the metric over two years: a calculation
+    "In 2019, why did the gross margin decrease?",  # a cause, asked after the year
+    "What was the increase in free cash flow from 2018 to 2019 driven by?",  # the cause of a change
 ])
 def test_questions_that_ask_no_metric_figure_are_left_to_the_readers(metrics, question):
     assert metrics.request(question) is None
