@@ -35,6 +35,10 @@ from rag.types import Answer, Hit, IngestReport
 log = logging.getLogger(__name__)
 
 
+# A question that asks for a figure: "What is/was the ...", "How much ...", "By how much ...".
+_ASKS_FIGURE = re.compile(r"\s*(?:what\s+(?:is|was|are|were|will\s+be|has\s+been)\b|how\s+much\b|by\s+how\s+much\b|"
+                          r"how\s+many\b)", re.IGNORECASE)
+
 # Extractive answers kept for repeated questions (they are deterministic for a given index).
 ANSWER_CACHE_SIZE = 2048
 
@@ -203,17 +207,21 @@ class Assistant:
         if is_yes_no(question) and not re.match(r"\s*(?:yes|no)\b", read.text, re.IGNORECASE):
             # A quoted sentence that merely shares the question's names is no answer to "Was there a drop?".
             return "a yes/no question: the passages were quoted, not answered yes or no"
-        if request is not None:
+        operation = request.operation if request is not None else self.calculator.asked_operation(question)
+        # "What do the changes in cash flows relate to?" asks for a description, not for the change.
+        if not _ASKS_FIGURE.match(question):
+            operation = None
+        if operation is not None:
             # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from
-            # 2024"), and stands if it names every year the question names; a sentence about one of the years
-            # often gives another figure of that year.
-            if not all(not is_table_row(c.text) and names_periods(c.text, request.named) for c in read.citations):
-                return "no sentence states the calculated figure for the years asked"
-        elif self.calculator.asks_calculation(question) and all(is_table_row(c.text) for c in read.citations):
-            # "What was the average of X over the three years?" read as no calculation this assistant can do: a
-            # quoted row gives its operands, not the figure asked for.
-            return ("the question asks for a calculation that could not be read from it; the passages give the "
-                    "figures in table rows")
+            # 2024"): it stands if it says the operation beside a figure and names every year the question
+            # names. A table row gives the operands, and a sentence about one of the years often gives another
+            # figure of that year.
+            years = request.named if request is not None else ()
+            for cited in read.citations:
+                if (is_table_row(cited.text) or not names_periods(cited.text, years)
+                        or not self.calculator.calculations.stated_in(operation, cited.text)):
+                    return (f"the question asks for a {operation}; no sentence states it for what was asked, and "
+                            "no table row was found to calculate it from")
         return ""
 
     def table_rows(self, hit: Hit) -> list[Row]:

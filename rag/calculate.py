@@ -44,11 +44,30 @@ class Calculations:
     phrases: tuple[tuple[str, str], ...]  # (phrase, operation), longest phrase first
     # Names of metrics that hold an operation's word ("average selling price"): no operation.
     names: tuple[str, ...] = ()
+    # operation -> the words a sentence stating its result uses
+    says: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def stated_in(self, operation: str, text: str) -> bool:
+        """Whether `text` states the result of `operation` itself: one of its words beside a figure (a
+        percentage change also needs a change word)."""
+        if not re.search(r"\d", text):
+            return False
+        low = f" {text.lower()} "
+        words = dict(self.says)
+
+        def says(name: str) -> bool:
+            return any((w in low) if not w[0].isalnum() else re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", low)
+                       for w in words.get(name, ()))
+
+        if operation == "percent change":
+            return says("percent change") and says("change")
+        return says(operation)
 
     @classmethod
     def parse(cls, text: str, source: str) -> "Calculations":
         found: list[tuple[str, str]] = []
         names: list[str] = []
+        says: list[tuple[str, tuple[str, ...]]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
             if not line:
@@ -58,6 +77,9 @@ class Calculations:
             if sep and name == "not":
                 names += [p.strip().lower() for p in rest.split(",") if p.strip()]
                 continue
+            if sep and name.startswith("says ") and name[5:] in OPERATIONS:
+                says.append((name[5:], tuple(p.strip().lower() for p in rest.split(",") if p.strip())))
+                continue
             if not sep or name not in OPERATIONS:
                 raise CalculationsError(f"{source}:{number}: expected 'operation: phrase, ...' with an operation "
                                         f"of {', '.join(OPERATIONS)}")
@@ -65,7 +87,7 @@ class Calculations:
             if not phrases:
                 raise CalculationsError(f"{source}:{number}: {name!r} has no phrase")
             found += [(p, name) for p in phrases]
-        return cls(tuple(sorted(found, key=lambda pair: -len(pair[0]))), tuple(names))
+        return cls(tuple(sorted(found, key=lambda pair: -len(pair[0]))), tuple(names), tuple(says))
 
 
 def load_calculations(path: str | None = None) -> Calculations:
@@ -144,13 +166,21 @@ def read_operation(question: str, calculations: Calculations) -> tuple[str, re.M
     # The sentence that asks: a question may go on to define terms or say how to answer ("Round to one decimal
     # place. Use the income statement."), and those words name no line item.
     for sentence in re.split(r"(?<=[.?!])\s+(?=[A-Z])", normalised):
-        low = sentence.lower()
-        for name in calculations.names:
-            low = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: m.group(0).replace(" ", "_"), low)
-        for phrase, operation in calculations.phrases:
-            match = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)
-            if match:
-                return operation, match, low
+        found = operation_in(sentence, calculations)
+        if found:
+            return found
+    return None
+
+
+def operation_in(sentence: str, calculations: Calculations) -> tuple[str, re.Match[str], str] | None:
+    """(operation, where its phrase is, the sentence lowercased, metric names joined by "_") of one sentence."""
+    low = sentence.lower()
+    for name in calculations.names:
+        low = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: m.group(0).replace(" ", "_"), low)
+    for phrase, operation in calculations.phrases:
+        match = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)
+        if match:
+            return operation, match, low
     return None
 
 
@@ -548,9 +578,10 @@ class Calculator:
     def request(self, question: str) -> CalculationRequest | None:
         return read_request(question, self.calculations)
 
-    def asks_calculation(self, question: str) -> bool:
-        """Whether the question asks for a derived figure, read or not into a request this module computes."""
-        return read_operation(question, self.calculations) is not None
+    def asked_operation(self, question: str) -> str | None:
+        """The operation a question asks for, read or not into a request this module computes."""
+        found = read_operation(question, self.calculations)
+        return found[0] if found else None
 
     def answer(self, request: CalculationRequest, hits: list[Hit], answerer: str,
                rows_of: Callable[[Hit], list[Row]] = read_rows) -> Draft:

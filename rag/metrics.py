@@ -18,7 +18,7 @@ from pathlib import Path
 from rag.answer import Draft, abstention, citation_for
 from rag.data_files import read_data_file
 from rag.calculate import (YEAR, Calculations, Row, format_number, is_cause_or_method, load_calculations, parse_figure,
-                           read_operation, read_rows)
+                           operation_in, read_operation, read_rows)
 from rag.question import normalise_periods
 from rag.types import Hit
 
@@ -282,7 +282,9 @@ def read_metric_request(question: str, metrics: Metrics, calculations: Calculati
     if metric is None:
         return None
     years = list(dict.fromkeys(YEAR.findall(asking)))
-    operation = read_operation(question, calculations)
+    # The operation of the sentence naming the metric: a definition after it ("Define the ratio as total
+    # current assets divided by ...") asks for no sum.
+    operation = operation_in(asking, calculations)
     # "the 2019 average free cash flow" asks for an average of the metric, which the calculations answer.
     if len(years) == 1 and operation is None:
         return MetricRequest(metric, years[0])

@@ -265,6 +265,26 @@ def test_a_computed_answer_through_the_assistant_cites_the_row_it_read(tmp_path)
     assert answer.citations[0].doc_id == "contracts"
 
 
+def test_a_sentence_stands_for_a_calculation_only_if_it_states_the_operation(tmp_path):
+    from rag.assistant import Assistant
+
+    # TAT-QA dev: a change stated in words stands; a sentence giving one year's figure does not answer a change.
+    corpus = tmp_path / "notes.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"doc_id": "ops", "title": "Annual report 2019, liquidity",
+         "text": "Net cash provided by operating activities increased $224 million for fiscal 2019 compared to "
+                 "fiscal 2018, mainly due to higher earnings."},
+        {"doc_id": "psu", "title": "Annual report 2019, share-based compensation",
+         "text": "In April 2019, we granted 346,453 PSUs with certain financial targets."}]), encoding="utf-8")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
+    assistant.ingest([corpus])
+    stated = assistant.ask("What was the change in net cash provided by operating activities from 2018 to 2019?",
+                           answerer="extractive")
+    assert not stated.abstained and "$224 million" in stated.text
+    one_year = assistant.ask("What was the average number of PSUs granted in 2018 and 2019?", answerer="extractive")
+    assert one_year.abstained, one_year.text
+
+
 def test_a_yes_no_question_is_never_answered_by_a_bare_quote(tmp_path):
     from rag.assistant import Assistant
 

@@ -56,6 +56,9 @@ def metrics():
 @pytest.mark.parametrize(("question", "pages", "answer"), [
     ("What is General Mills's FY2020 working capital ratio?", [GIS_BALANCE], "0.68 = 5,121.3 / 7,491.5"),
     ("What was the current ratio in fiscal 2019?", [GIS_BALANCE], "0.59 = 4,186.5 / 7,087.1"),
+    # FinanceBench asks, then defines: the definition's "total current assets" asks for no sum.
+    ("What is the FY2020 working capital ratio? Define working capital ratio as total current assets divided by "
+     "total current liabilities. Round your answer to two decimal places.", [GIS_BALANCE], "0.68 = 5,121.3 / 7,491.5"),
     ("What was working capital at the end of FY2020?", [GIS_BALANCE], "-2,370.2 = 5,121.3 - 7,491.5"),
     ("What is the FY2020 free cash flow?", [GIS_CASH_FLOWS], "3,215.4 = 3,676.2 - |(460.8)|"),
     ("What was the gross margin in 2022?", [JNJ_EARNINGS], "67.26% = 63,854 / 94,943 * 100"),
