@@ -24,7 +24,7 @@ from pathlib import Path
 
 from evals.run import ROOT, Progress, run_info
 from evals.tatqa import cache_root
-from rag.cite import figures
+from rag.cite import MARKER, figures
 from rag.errors import RagError
 from rag.settings import Settings
 
@@ -194,19 +194,11 @@ def grade(question: dict, answer_text: str, abstained: bool) -> str:
     return "ungraded"
 
 
-def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer: str = "extractive",
-                     neighbours: int = 1, on_progress: Progress | None = None, page_retrieval: bool = True) -> dict:
-    """Index the evidence pages (cached) and answer every question; with `page_retrieval`, also index the whole
-    filings and score page retrieval (`run_page_retrieval`: about 35 minutes of a 2-core machine the first time,
-    so the CI gate, which watches the answers, leaves it out).
-
-    Returns:
-        The report: {metadata, metrics: {correct, wrong, abstained, ungraded, wrong_share}, questions: [...]}.
-    """
+def open_page_index(base: Settings, data_dir: Path, questions: list[dict], neighbours: int = 1):
+    """The assistant over the cached index of the dev questions' evidence pages (and their neighbours)."""
     from rag.assistant import Assistant
     from rag.embed import file_sha256
 
-    questions = load_questions(data_dir)
     pages = evidence_pages(questions, neighbours)
     settings = base.model_copy(deep=True)
     key = f"financebench-{file_sha256(data_dir / 'qa.jsonl')[:12]}-n{neighbours}-c{base.chunk.chunk_tokens}-v2"
@@ -217,6 +209,65 @@ def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer
         write_page_corpus(data_dir, pages, corpus, {q["doc_name"]: q.get("company", "") for q in questions})
     assistant = Assistant.from_settings(settings)
     assistant.ingest([corpus])
+    return assistant
+
+
+def grade_suite_answer(question: dict, answer_text: str, abstained: bool) -> str:
+    """A blind suite's grading: correct | wrong | abstained | false_abstention | answered_unanswerable. A yes/no
+    question by the answer's first word; a number by the answer's first figure (the computed result comes first),
+    within 1%; a question the pages do not answer is right only when abstained."""
+    if not question.get("answerable", True):
+        return "abstained" if abstained else "answered_unanswerable"
+    if abstained:
+        return "false_abstention"
+    if question.get("answer_type") in ("yes_no", "yesno"):
+        first = re.sub(r"[^a-z]", "", (answer_text.split() or [""])[0].lower())
+        return "correct" if first == question["answer"].strip().lower() else "wrong"
+    gold = gold_number(question["answer"])
+    match = re.search(r"-?\d[\d,]*(?:\.\d+)?", MARKER.sub(" ", answer_text))
+    if gold is None or match is None:
+        return "wrong"
+    value = float(match.group(0).replace(",", ""))
+    return "correct" if abs(value - gold) <= NUMBER_TOLERANCE * max(abs(gold), 1e-9) else "wrong"
+
+
+def run_financebench_suite(base: Settings, suite: Path, data_dir: Path = FINANCEBENCH_DIR,
+                           answerer: str = "extractive") -> dict:
+    """A question file of our own (a blind suite written from the same filing pages) over the FinanceBench dev
+    page index: {metrics: {status: count}, questions: [...]}."""
+    questions = load_questions(data_dir)
+    assistant = open_page_index(base, data_dir, questions)
+    rows = []
+    for number, line in enumerate(suite.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RagError(f"{suite}:{number}: not valid JSON ({exc.msg})") from exc
+    outcomes = []
+    for q in rows:
+        answer = assistant.ask(q["question"], answerer=answerer, k=8)
+        outcomes.append({"id": q["id"], "question": q["question"], "gold": q.get("answer", ""),
+                         "answer": answer.text, "status": grade_suite_answer(q, answer.text, answer.abstained),
+                         "warnings": answer.warnings})
+    statuses = ("correct", "wrong", "false_abstention", "abstained", "answered_unanswerable")
+    return {"kind": "financebench_suite", "suite": str(suite), "answerer": answerer, **run_info(),
+            "metrics": {**{s: sum(o["status"] == s for o in outcomes) for s in statuses}, "questions": len(outcomes)},
+            "questions": outcomes}
+
+
+def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer: str = "extractive",
+                     neighbours: int = 1, on_progress: Progress | None = None, page_retrieval: bool = True) -> dict:
+    """Index the evidence pages (cached) and answer every question; with `page_retrieval`, also index the whole
+    filings and score page retrieval (`run_page_retrieval`: about 35 minutes of a 2-core machine the first time,
+    so the CI gate, which watches the answers, leaves it out).
+
+    Returns:
+        The report: {metadata, metrics: {correct, wrong, abstained, ungraded, wrong_share}, questions: [...]}.
+    """
+    questions = load_questions(data_dir)
+    pages = evidence_pages(questions, neighbours)
+    assistant = open_page_index(base, data_dir, questions, neighbours)
     outcomes = []
     for done, q in enumerate(questions, start=1):
         started = time.perf_counter()

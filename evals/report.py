@@ -108,6 +108,15 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                     f"{r['corpus']['answer'][:160]}" for r in arithmetic["rows"]
                     if not r["corpus"]["right"] and not r["corpus"]["abstained"]), "",
                   f"Data: {arithmetic['citation']}.", ""]
+    own = run.get("financebench_suite")
+    if own:
+        m = own["metrics"]
+        lines += [f"## {Path(own['suite']).name} ({m['questions']} questions over the FinanceBench dev pages)", "",
+                  f"Run {own['date']} on commit {own['commit']}, answerer `{own['answerer']}`: " + ", ".join(
+                      f"{k.replace('_', ' ')} {m[k]}" for k in ("correct", "wrong", "false_abstention", "abstained",
+                                                                "answered_unanswerable")) + ".", "",
+                  *(f"- `{q['id']}` {q['status']}: {q['question'][:110]} (gold {q['gold']}) -> {q['answer'][:150]}"
+                    for q in own["questions"]), ""]
     fb = run.get("financebench")
     if fb:
         m = fb["metrics"]
@@ -194,6 +203,9 @@ def print_table(run: dict, console: Console) -> None:
         for label, c in (("whole corpus", arithmetic["corpus"]), ("own context", arithmetic["context"])):
             console.print(f"TAT-QA arithmetic ({arithmetic['questions']}), {label}: right {c['right']}, wrong "
                           f"{c['wrong']}, abstained {c['abstained']} (calculated {c['calculated']})")
+    own = run.get("financebench_suite")
+    if own:
+        console.print(f"{Path(own['suite']).name}: " + ", ".join(f"{k} {v}" for k, v in own["metrics"].items()))
     fb = run.get("financebench")
     if fb:
         m = fb["metrics"]

@@ -383,6 +383,7 @@ def eval_(
     tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
     tatqa_arithmetic: Annotated[bool, typer.Option("--tatqa-arithmetic", help="Also ask TAT-QA dev's 750 computed questions (right / wrong / abstained; the TAT-QA index).")] = False,
     financebench: Annotated[bool, typer.Option("--financebench", help="Also answer the FinanceBench dev questions over their filings' pages (own cached index).")] = False,
+    financebench_suite: Annotated[Optional[Path], typer.Option("--financebench-suite", help="Also answer a question file of our own written from the FinanceBench dev pages (e.g. evals/financebench_blind1.jsonl).")] = None,
     fincuge: Annotated[bool, typer.Option("--fincuge", help="Also run the FinCUGE dev benchmark: Chinese questions over Chinese news (own cached index).")] = False,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
     compare: Annotated[Optional[Path], typer.Option("--compare", help="An earlier JSON report: name the questions whose outcome changed.")] = None,
@@ -425,6 +426,10 @@ def eval_(
             from evals.financebench import run_financebench
 
             run["financebench"] = run_financebench(settings, answerer=llm, on_progress=progress)
+        if financebench_suite:
+            from evals.financebench import run_financebench_suite
+
+            run["financebench_suite"] = run_financebench_suite(settings, financebench_suite, answerer=llm)
         paths = write_report(run, out_dir)
     except RagError as exc:
         fail(exc)

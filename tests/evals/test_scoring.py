@@ -149,3 +149,19 @@ def test_near_misses_ask_about_a_year_before_any_their_context_mentions():
     assert shifted_year_questions(corpus, questions) == [
         {"id": "a", "asked": "What is the amount of total sales in 2019?", "context_id": "c1",
          "question": "What is the amount of total sales in 2016?"}]
+
+
+def test_a_blind_filing_suite_grades_the_first_figure_yes_no_and_near_misses():
+    from evals.financebench import grade_suite_answer
+
+    number = {"answer": "0.68", "answer_type": "number", "answerable": True}
+    assert grade_suite_answer(number, "0.68 = 5,121.3 / 7,491.5 (current ratio [1])", False) == "correct"
+    # The operands come after the result: an operand equal to the gold is not the answer.
+    assert grade_suite_answer({**number, "answer": "5121.3"}, "0.68 = 5,121.3 / 7,491.5", False) == "wrong"
+    assert grade_suite_answer(number, "", True) == "false_abstention"
+    yes_no = {"answer": "Yes", "answer_type": "yes_no", "answerable": True}
+    assert grade_suite_answer(yes_no, "Yes: working capital in 2022 is 2,278.", False) == "correct"
+    assert grade_suite_answer(yes_no, "No: gross margin fell.", False) == "wrong"
+    near_miss = {"answer": "", "answer_type": "none", "answerable": False}
+    assert grade_suite_answer(near_miss, "", True) == "abstained"
+    assert grade_suite_answer(near_miss, "12.5% = ...", False) == "answered_unanswerable"
