@@ -454,7 +454,9 @@ class MetricCalculator:
             unit = "%" if request.metric.percent else ""
             reason = (f"{request.metric.names[0]} {moved} from {format_number(before, 2)}{unit} in "
                       f"{request.previous} to {format_number(now, 2)}{unit} in {request.year}")
-        draft.text = f"{'Yes' if holds else 'No'}: {reason}. {draft.text}"
+        # The change itself is said in the reason; the figures of each year follow it.
+        shown = draft.text.split(". ", 1)[1] if request.previous and ". " in draft.text else draft.text
+        draft.text = f"{'Yes' if holds else 'No'}: {reason}. {shown}"
         draft.warnings.append(f"judged {judgement.word!r} from the figures")
         return draft
 
