@@ -177,6 +177,12 @@ class Assistant:
             computed = self.calculator.answer(request, hits, reader.name, self.table_rows)
             if not computed.abstained:
                 return computed
+        else:
+            pair = self.calculator.pair_request(question)
+            if pair is not None:
+                computed = self.calculator.answer_pair(pair, hits, reader.name, self.table_rows)
+                if not computed.abstained:
+                    return computed
         read = reader.answer(question, hits, on_token)
         if read.abstained:
             return computed if computed is not None else read

@@ -27,7 +27,7 @@ from rag.question import asks_reason, normalise_periods
 from rag.types import Hit
 
 PACKAGED_CALCULATIONS = Path(__file__).with_name("calculations.txt")
-OPERATIONS = ("percent change", "change", "difference", "average", "total", "ratio")
+OPERATIONS = ("percent change", "change", "difference", "average", "total", "ratio", "share")
 # Operations over exactly two periods, and those of them taken in the question's order rather than by date.
 _TWO_PERIODS = {"change", "percent change", "difference", "ratio"}
 _AS_NAMED = {"difference", "ratio"}
@@ -177,11 +177,15 @@ def operation_in(sentence: str, calculations: Calculations) -> tuple[str, re.Mat
     low = sentence.lower()
     for name in calculations.names:
         low = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", lambda m: m.group(0).replace(" ", "_"), low)
-    for phrase, operation in calculations.phrases:
-        match = re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)
-        if match:
+    found = [(operation, match) for phrase, operation in calculations.phrases
+             for match in [re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", low)] if match]
+    share = next(((o, m, low) for o, m in found if o == "share"), None)
+    for operation, match in found:
+        # "the change in Services as a % of total revenue": beside another operation a share names what
+        # changes; but "Other sales as a percentage of total sales" asks for the share, "total" naming a row.
+        if operation != "share" and not (share and match.group(0) == "total"):
             return operation, match, low
-    return None
+    return share
 
 
 def read_request(question: str, calculations: Calculations) -> CalculationRequest | None:
@@ -203,8 +207,8 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
         # "the 2019 average" of a balance is over the year's opening and closing figures: 2018's and 2019's.
         # (One year's "increase" is left to the readers: "the expected increase in 2026" is a stated forecast.)
         periods = (str(int(periods[0]) - 1), periods[0])
-    if operation in _TWO_PERIODS and len(periods) != 2:
-        return None
+    if operation == "share" or (operation in _TWO_PERIODS and len(periods) != 2):
+        return None  # a share is of one line item in another, read by read_pair_request
     if operation == "total" and len(periods) < 2:
         return None  # one year's total is a figure to read, not to add up
     if operation == "average" and len(periods) == 1:
@@ -231,6 +235,82 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
         decimals = 0
     return CalculationRequest(question=question, operation=operation, periods=periods, item=item,
                               decimals=decimals, named=named, owners=owners)
+
+
+@dataclass(frozen=True)
+class PairRequest:
+    """A calculation over two line items in one year: one as a share of the other, their ratio, difference or
+    sum ("What is the ratio of total assets to total liabilities in 2019?")."""
+
+    question: str
+    operation: str  # share | ratio | difference | total
+    year: str
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    owners: tuple[str, ...] = ()
+    decimals: int | None = None
+
+    def side(self, item: tuple[str, ...]) -> CalculationRequest:
+        return CalculationRequest(question=self.question, operation="total", periods=(self.year,), item=item,
+                                  owners=self.owners)
+
+
+_YEAR_PHRASE = re.compile(r"\s*\b(?:in|for|as at|as of|at|on|during|of|by)?\s*(?:the\s+)?(?:fiscal\s+(?:year\s+)?|fy\s*)?"
+                          r"(?:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s*)?"
+                          r"(?:19|20)\d\d\b")
+
+# How a question joins its two line items, by operation: "A as a percentage of B", "percentage of A in B",
+# "ratio of A to B", "difference between A and B", "sum of A and B".
+_PAIR_JOIN = {"share": r"\s(?:in|out of|over|among|within|to|of|for)\s", "ratio": r"\s(?:to|over|and)\s",
+              "difference": r"\s(?:and|to)\s", "total": r"\s(?:and|plus)\s"}
+
+
+def read_pair_request(question: str, calculations: Calculations) -> PairRequest | None:
+    """The two-item calculation `question` asks for in one year, or None."""
+    found = read_operation(question, calculations)
+    if found is None:
+        return None
+    operation, at, low = found
+    if operation not in _PAIR_JOIN:
+        return None
+    years = list(dict.fromkeys(YEAR.findall(low)))
+    if len(years) != 1 or re.search(r"\b[1-4]q\d\d\b|\bquarter|\bmonth|\bhalf\b", low):
+        return None
+    # The year said once for both ("... in 2019?", "as at September 30, 2019") belongs to neither item.
+    low = _YEAR_PHRASE.sub(" ", low)
+    at = next((m for p, o in calculations.phrases if o == operation
+               for m in [re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low)] if m), None)
+    if at is None:
+        return None
+    before, after = low[: at.start()], low[at.end():]
+    before = re.sub(r"^.*?\b(?:what|how much)\s+(?:is|was|are|were)\s+(?:the\s+)?", "", before)
+    if re.search(r"[a-z]{3,}", before) and operation == "share":
+        first, second = before, after  # "A as a percentage of B"
+    else:
+        parts = re.split(_PAIR_JOIN[operation], after)
+        if len(parts) < 2:
+            return None
+        # "percentage of A in the total B": the last join word parts the two, as names hold "of" and "and".
+        first, second = " ".join(parts[:-1]), parts[-1]
+    owners = tuple(dict.fromkeys(fold(t) for o in re.findall(r"([\w&.-]+)['’]s?(?=\s)", low)
+                                 for t in lexical_tokens(o)))
+
+    def words(text: str) -> tuple[str, ...]:
+        text = YEAR.sub(" ", _ROUNDING.sub(" ", text.replace("_", " ")))
+        return tuple(dict.fromkeys(fold(t) for t in lexical_tokens(text, keep_stop_words=True)
+                                   if t not in _ITEM_STOP_WORDS and t not in _FRAME_WORDS and not t[:1].isdigit()))
+
+    a, b = words(first), words(second)
+    if len(a) == 1 and len(b) > 1 and a[0] not in b:
+        a = a + b[1:]  # "the domestic and international discount rates": both are discount rates
+    if not a or not b or set(a) == set(b):
+        return None
+    decimals = None
+    match = _DECIMALS.search(question)
+    if match:
+        word = match.group(1).lower()
+        decimals = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
+    return PairRequest(question, operation, years[0], a, b, owners, decimals)
 
 
 # Table rows ------------------------------------------------------------------------------------------------
@@ -422,7 +502,7 @@ def _passage_tokens(hit: Hit) -> frozenset[str]:
     return _passage_tokens_of(hit.text, hit.title, hit.section)
 
 
-def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary) -> list[Match]:
+def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary, min_periods: int = 2) -> list[Match]:
     """Rows holding a figure for every period asked for, whose label (with its table's title and passage) holds
     every word of the line item, best first: most of the item in the label itself, then fewest other words in
     the label, then the better-ranked passage."""
@@ -436,7 +516,7 @@ def match_rows(request: CalculationRequest, rows: list[Row], glossary: Glossary)
     matches = []
     for row in rows:
         periods = periods_for(request, row)
-        if not required or len(periods) < 2 or any(column(request, row, p) is None for p in periods):
+        if not required or len(periods) < min_periods or any(column(request, row, p) is None for p in periods):
             continue
         # The label and its column names: "APAC | Fiscal Year 2018 % of Total: 40.0%" is APAC's percent of total.
         own_words = row.label_tokens | frozenset().union(*(_column_tokens(name) for name, _ in
@@ -577,6 +657,56 @@ class Calculator:
 
     def request(self, question: str) -> CalculationRequest | None:
         return read_request(question, self.calculations)
+
+    def pair_request(self, question: str) -> PairRequest | None:
+        return read_pair_request(question, self.calculations)
+
+    def answer_pair(self, request: PairRequest, hits: list[Hit], answerer: str,
+                    rows_of: Callable[[Hit], list[Row]] = read_rows) -> Draft:
+        """Two line items of one document in one year, combined; both rows cited."""
+        rows = [row for hit in hits for row in rows_of(hit)]
+        firsts = match_rows(request.side(request.first), rows, self.glossary, min_periods=1)
+        seconds = match_rows(request.side(request.second), rows, self.glossary, min_periods=1)
+        names = f"{' '.join(request.first)!r} and {' '.join(request.second)!r} in {request.year}"
+        pair = None
+        for a in firsts:
+            b = next((m for m in seconds if m.row.hit.doc_id == a.row.hit.doc_id and m.row.start != a.row.start), None)
+            if b is not None:
+                pair = (a, b)
+                break
+        if pair is None:
+            return abstention(answerer, f"a calculation needs the rows for {names} in one document; not found")
+        a, b = pair
+        written = [column(request.side(request.first), a.row, request.year),
+                   column(request.side(request.second), b.row, request.year)]
+        if None in written:
+            return abstention(answerer, f"the rows for {names} have no single figure for {request.year}")
+        x, y = (parse_figure(w[1]) for w in written if w is not None)
+        if x is None or y is None or (request.operation in ("share", "ratio") and y == 0):
+            return abstention(answerer, f"the rows for {names} have no figure to calculate with")
+        shown = [w[1].replace("$", "").replace(" ", "") for w in written if w is not None]
+        op = request.operation
+        if op == "share":
+            value, expression, unit, places = x / y * 100, f"{shown[0]} / {shown[1]} * 100", "%", 2
+        elif op == "ratio":
+            value, expression, unit, places = x / y, f"{shown[0]} / {shown[1]}", "", 2
+        elif op == "difference":
+            value, expression, unit = x - y, f"{shown[0]} - {shown[1]}", a.row.scale
+            places = max(_decimals(shown[0]), _decimals(shown[1]))
+        else:
+            value, expression, unit = x + y, f"{shown[0]} + {shown[1]}", a.row.scale
+            places = max(_decimals(shown[0]), _decimals(shown[1]))
+        if request.decimals is not None:
+            places = request.decimals
+        text = format_number(round(value, places), places) + ("%" if unit == "%" else f" {unit}" if unit else "")
+        citations = [citation_for(1, a.row.hit, a.row.start, a.row.end)]
+        second_n = 1
+        if (b.row.start, b.row.hit.doc_id) != (a.row.start, a.row.hit.doc_id):
+            citations.append(citation_for(2, b.row.hit, b.row.start, b.row.end))
+            second_n = 2
+        return Draft(text=f"{text} = {expression} ({a.row.label} {request.year} {shown[0]} [1]; {b.row.label} "
+                          f"{request.year} {shown[1]} [{second_n}])", citations=citations, abstained=False,
+                     answerer=answerer, warnings=[f"calculated from the rows {a.row.label!r} and {b.row.label!r}"])
 
     def asked_operation(self, question: str) -> str | None:
         """The operation a question asks for, read or not into a request this module computes."""
