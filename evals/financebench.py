@@ -39,6 +39,11 @@ def load_questions(data_dir: Path = FINANCEBENCH_DIR) -> list[dict]:
     path = data_dir / "qa.jsonl"
     if not path.is_file():
         raise RagError(f"{path}: no such file (FinanceBench dev is expected in ../shared/data/financebench-dev)")
+    return read_questions(path)
+
+
+def read_questions(path: Path) -> list[dict]:
+    """The JSON objects of a question file, a malformed line named by file and line."""
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
@@ -237,13 +242,7 @@ def run_financebench_suite(base: Settings, suite: Path, data_dir: Path = FINANCE
     page index: {metrics: {status: count}, questions: [...]}."""
     questions = load_questions(data_dir)
     assistant = open_page_index(base, data_dir, questions)
-    rows = []
-    for number, line in enumerate(suite.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise RagError(f"{suite}:{number}: not valid JSON ({exc.msg})") from exc
+    rows = read_questions(suite)
     outcomes = []
     for q in rows:
         answer = assistant.ask(q["question"], answerer=answerer, k=8)

@@ -96,6 +96,17 @@ def open_benchmark_index(base: Settings, corpus_path: Path, name: str, on_progre
     return settings, assistant, assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
 
 
+def open_tatqa_index(base: Settings, data_dir: Path, corpus: list[dict], on_progress: Progress | None = None):
+    """(settings, assistant, ingest report, context id -> its doc ids) of the cached TAT-QA dev index, the
+    assistant's question embeddings cached: every retriever and the answerer embed the same question."""
+    settings, assistant, ingested = open_benchmark_index(base, data_dir / "corpus.jsonl", "tatqa", on_progress)
+    assistant.embedder = assistant.retriever.embedder = QueryCache(assistant.embedder)
+    context_docs: dict[str, set[str]] = {}
+    for doc in corpus:
+        context_docs.setdefault(doc["context_id"], set()).add(doc["doc_id"])
+    return settings, assistant, ingested, context_docs
+
+
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
@@ -169,12 +180,7 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
     corpus, questions = load_tatqa(data_dir)
     if limit is not None:
         questions = questions[:limit]
-    settings, assistant, ingested = open_benchmark_index(base, data_dir / "corpus.jsonl", "tatqa", on_progress)
-    # Every retriever and the answerer embed the same question: encode it once (documents are unaffected).
-    assistant.embedder = assistant.retriever.embedder = QueryCache(assistant.embedder)
-    context_docs: dict[str, set[str]] = {}
-    for doc in corpus:
-        context_docs.setdefault(doc["context_id"], set()).add(doc["doc_id"])
+    settings, assistant, ingested, context_docs = open_tatqa_index(base, data_dir, corpus, on_progress)
     searchers = {"hybrid": lambda q, n: hits_as_spans(assistant.search(q, k=n))}
     naive = None
     if baselines:

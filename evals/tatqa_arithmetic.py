@@ -19,9 +19,8 @@ import re
 import time
 from pathlib import Path
 
-from evals.baselines import QueryCache
 from evals.run import Progress, run_info
-from evals.tatqa import CITATION, TATQA_DIR, _read_jsonl, open_benchmark_index
+from evals.tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
 from rag.cite import MARKER
 from rag.settings import Settings
 
@@ -63,11 +62,7 @@ def run_tatqa_arithmetic(base: Settings, data_dir: Path = TATQA_DIR, limit: int 
     questions = load_arithmetic(data_dir)
     if limit is not None:
         questions = questions[:limit]
-    settings, assistant, _ = open_benchmark_index(base, data_dir / "corpus.jsonl", "tatqa", on_progress)
-    assistant.embedder = assistant.retriever.embedder = QueryCache(assistant.embedder)
-    context_docs: dict[str, set[str]] = {}
-    for doc in corpus:
-        context_docs.setdefault(doc["context_id"], set()).add(doc["doc_id"])
+    settings, assistant, _, context_docs = open_tatqa_index(base, data_dir, corpus, on_progress)
     reader = assistant.answerer(answerer)
     k = settings.retrieve.top_k
     rows = []

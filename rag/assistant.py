@@ -17,8 +17,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
-from rag.calculate import (CalculationRequest, Calculator, Row, column_line_in, is_table_row, is_yes_no, names_periods,
-                           read_rows)
+from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
+                           names_periods, read_rows)
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
@@ -34,10 +34,6 @@ from rag.types import Answer, Hit, IngestReport
 
 log = logging.getLogger(__name__)
 
-
-# A question that asks for a figure: "What is/was the ...", "How much ...", "By how much ...".
-_ASKS_FIGURE = re.compile(r"\s*(?:what\s+(?:is|was|are|were|will\s+be|has\s+been)\b|how\s+much\b|by\s+how\s+much\b|"
-                          r"how\s+many\b)", re.IGNORECASE)
 
 # Extractive answers kept for repeated questions (they are deterministic for a given index).
 ANSWER_CACHE_SIZE = 2048
@@ -215,7 +211,7 @@ class Assistant:
             return "a yes/no question: the passages were quoted, not answered yes or no"
         operation = request.operation if request is not None else self.calculator.asked_operation(question)
         # "What do the changes in cash flows relate to?" asks for a description, not for the change.
-        if not _ASKS_FIGURE.match(question):
+        if not asks_for_figure(question):
             operation = None
         if operation is not None:
             # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from

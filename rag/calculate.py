@@ -144,6 +144,16 @@ class CalculationRequest:
         return tuple(sorted(self.periods))
 
 
+# A question that asks for a figure: "What is/was the ...", "How much ...", "By how much ...".
+_ASKS_FIGURE = re.compile(r"\s*(?:what\s+(?:is|was|are|were|will\s+be|has\s+been)\b|how\s+much\b|by\s+how\s+much\b|"
+                          r"how\s+many\b)", re.IGNORECASE)
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether a question asks for a figure, not for a description ("What do the changes relate to?")."""
+    return bool(_ASKS_FIGURE.match(question))
+
+
 def is_yes_no(question: str) -> bool:
     """Whether a question is answered yes or no ("Was there any drop in cash ...?", "Does X have ...?")."""
     return bool(_YES_NO.match(question))
@@ -216,25 +226,36 @@ def read_request(question: str, calculations: Calculations) -> CalculationReques
     if re.search(r"\b[1-4]q\d\d\b|\bquarter|\bmonth|\bhalf\b", low):
         return None  # a quarter's or a month's figure is not a year's column
     rest = (low[: at.start()] + " " + low[at.end():]).replace("_", " ")
-    rest = YEAR.sub(" ", _ROUNDING.sub(" ", rest))
     # "IMFT's total assets": the owner names whose figures, which a table of that company's figures need
     # not repeat; it counts for a row that says it, and is not required of one that does not.
-    owners = tuple(dict.fromkeys(fold(t) for o in re.findall(r"([\w&.-]+)['’]s?(?=\s)", rest)
-                                 for t in lexical_tokens(o)))
-    item = tuple(dict.fromkeys(
-        fold(t) for t in lexical_tokens(rest, keep_stop_words=True) if t not in _ITEM_STOP_WORDS
-        and t not in _FRAME_WORDS and not t[:1].isdigit()))
+    owners = _owners(rest)
+    item = _item_words(rest)
     if not item:
         return None
-    decimals = None
+    return CalculationRequest(question=question, operation=operation, periods=periods, item=item,
+                              decimals=_decimals_asked(question), named=named, owners=owners)
+
+
+def _item_words(text: str) -> tuple[str, ...]:
+    """The folded words of a line item as a question names it, without its periods and framing."""
+    text = YEAR.sub(" ", _ROUNDING.sub(" ", text.replace("_", " ")))
+    return tuple(dict.fromkeys(fold(t) for t in lexical_tokens(text, keep_stop_words=True)
+                               if t not in _ITEM_STOP_WORDS and t not in _FRAME_WORDS and not t[:1].isdigit()))
+
+
+def _owners(text: str) -> tuple[str, ...]:
+    """The folded words of a question's possessives ("IMFT's"): whose line item, not which."""
+    return tuple(dict.fromkeys(fold(t) for o in re.findall(r"([\w&.-]+)['’]s?(?=\s)", text)
+                               for t in lexical_tokens(o)))
+
+
+def _decimals_asked(question: str) -> int | None:
+    """The decimals a question asks its answer in ("round to two decimal places"), or None."""
     match = _DECIMALS.search(question)
     if match:
         word = match.group(1).lower()
-        decimals = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
-    elif _WHOLE.search(question):
-        decimals = 0
-    return CalculationRequest(question=question, operation=operation, periods=periods, item=item,
-                              decimals=decimals, named=named, owners=owners)
+        return _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
+    return 0 if _WHOLE.search(question) else None
 
 
 @dataclass(frozen=True)
@@ -292,25 +313,12 @@ def read_pair_request(question: str, calculations: Calculations) -> PairRequest 
             return None
         # "percentage of A in the total B": the last join word parts the two, as names hold "of" and "and".
         first, second = " ".join(parts[:-1]), parts[-1]
-    owners = tuple(dict.fromkeys(fold(t) for o in re.findall(r"([\w&.-]+)['’]s?(?=\s)", low)
-                                 for t in lexical_tokens(o)))
-
-    def words(text: str) -> tuple[str, ...]:
-        text = YEAR.sub(" ", _ROUNDING.sub(" ", text.replace("_", " ")))
-        return tuple(dict.fromkeys(fold(t) for t in lexical_tokens(text, keep_stop_words=True)
-                                   if t not in _ITEM_STOP_WORDS and t not in _FRAME_WORDS and not t[:1].isdigit()))
-
-    a, b = words(first), words(second)
+    a, b = _item_words(first), _item_words(second)
     if len(a) == 1 and len(b) > 1 and a[0] not in b:
         a = a + b[1:]  # "the domestic and international discount rates": both are discount rates
     if not a or not b or set(a) == set(b):
         return None
-    decimals = None
-    match = _DECIMALS.search(question)
-    if match:
-        word = match.group(1).lower()
-        decimals = _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
-    return PairRequest(question, operation, years[0], a, b, owners, decimals)
+    return PairRequest(question, operation, years[0], a, b, _owners(low), _decimals_asked(question))
 
 
 # Table rows ------------------------------------------------------------------------------------------------

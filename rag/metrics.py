@@ -17,8 +17,8 @@ from pathlib import Path
 
 from rag.answer import Draft, abstention, citation_for
 from rag.data_files import read_data_file
-from rag.calculate import (YEAR, Calculations, Row, format_number, is_cause_or_method, load_calculations, parse_figure,
-                           operation_in, read_operation, read_rows)
+from rag.calculate import (YEAR, Calculations, Row, format_number, is_cause_or_method, is_yes_no, load_calculations,
+                           operation_in, parse_figure, read_operation, read_rows)
 from rag.question import normalise_periods
 from rag.types import Hit
 
@@ -251,9 +251,6 @@ def _label_key(label: str) -> str:
 
 # Questions --------------------------------------------------------------------------------------------------
 
-_NOT_A_FIGURE = re.compile(r"\s*(?:did|does|do|is|are|was|were|has|have|had|can|will|why\b|how\b(?!\s+(?:much|many))|"
-                           r"what (?:drove|drives|caused))", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class MetricRequest:
@@ -265,7 +262,7 @@ class MetricRequest:
 def read_metric_request(question: str, metrics: Metrics, calculations: Calculations) -> MetricRequest | None:
     """The metric and fiscal year a question asks for, or None. A question naming two years and a change asks
     for the metric's change between them."""
-    if is_cause_or_method(question) or (read_operation(question, calculations) is None and _NOT_A_FIGURE.match(question)):
+    if is_cause_or_method(question) or (read_operation(question, calculations) is None and is_yes_no(question)):
         return None  # "Does X have an improving gross margin?" is answered yes or no; "What drove ..." by a cause
     normalised = normalise_periods(question)
     metric, asking = None, ""
@@ -306,7 +303,7 @@ class Judgement:
 
 
 def read_judgement(question: str, metrics: Metrics) -> Judgement | None:
-    if not _YES_NO_Q.match(question):
+    if not is_yes_no(question):
         return None
     normalised = normalise_periods(question)
     asking = re.split(r"(?<=[.?!])\s+(?=[A-Z])", normalised)[0].lower()
@@ -322,7 +319,6 @@ def read_judgement(question: str, metrics: Metrics) -> Judgement | None:
     return Judgement(MetricRequest(metric, years[0], previous), direction, word)
 
 
-_YES_NO_Q = re.compile(r"\s*(?:does|do|did|is|are|was|were|has|have|had)\b", re.IGNORECASE)
 
 
 # Answering ----------------------------------------------------------------------------------------------------

@@ -255,6 +255,28 @@ def test_two_line_items_come_from_one_document(calculator):
     assert draft.abstained
 
 
+def test_rows_of_two_documents_that_fit_alike_and_disagree_are_an_abstention(calculator):
+    # TAT-QA dev contexts name no company: two reports' "Other" rows fit "the change in Other" alike.
+    first = hit(SALES_BY_CONTRACT, rank=1, doc_id="a.pdf")
+    second = hit("Table: Years Ended December 31, | columns: 2019; 2018\nOther | 2019: 12.0; 2018: 10.0", rank=2,
+                 doc_id="b.pdf")
+    draft = calculator.answer(calculator.request("What was the change in Other from 2018 to 2019?"),
+                              [first, second], "extractive")
+    assert draft.abstained and "two documents" in draft.warnings[0]
+    # The same figures twice (a report quoted in another) are no disagreement.
+    draft = calculator.answer(calculator.request("What was the change in Other from 2018 to 2019?"),
+                              [first, hit(SALES_BY_CONTRACT, rank=2, doc_id="copy.pdf")], "extractive")
+    assert draft.text.startswith("-12.6 = 44.1 - 56.7")
+
+
+def test_a_row_whose_label_is_mostly_words_the_question_does_not_say_is_another_line_item(calculator):
+    # TAT-QA dev: "Software and other services revenue" is not "Other".
+    table = "Table: Revenue | columns: 2019; 2018\nSoftware and other services revenue | 2019: 3,788; 2018: 5,073"
+    draft = calculator.answer(calculator.request("What was the change in Other from 2018 to 2019?"), [hit(table)],
+                              "extractive")
+    assert draft.abstained
+
+
 def test_a_malformed_calculations_file_names_its_line():
     with pytest.raises(CalculationsError, match="f.txt:2"):
         Calculations.parse("change: change\nmedian: median\n", "f.txt")

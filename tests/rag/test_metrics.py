@@ -181,3 +181,22 @@ def test_a_metric_through_the_assistant_reads_two_statements_of_one_filing(tmp_p
     assert {c.doc_id for c in answer.citations} == {"gis-cash"}
     answer = assistant.ask("What is General Mills's working capital ratio for FY2020?", answerer="extractive")
     assert answer.text.startswith("0.68 = 5,121.3 / 7,491.5"), answer.warnings
+
+
+def test_a_statement_cut_into_chunks_takes_its_years_from_the_column_line_above(tmp_path):
+    from rag.assistant import Assistant
+
+    # Amazon's 2017 10-K statement of operations, padded with further rows of the same statement as filed
+    # often run, so that its last rows fall in a chunk below the column line.
+    rows = "\n".join(f"Other operating item {n} {100 + n} {200 + n} {300 + n}" for n in range(40))
+    text = AMZN_OPERATIONS.replace("Total net sales", rows + "\nTotal net sales")
+    corpus = tmp_path / "amzn.jsonl"
+    corpus.write_text(json.dumps({"doc_id": "amzn", "title": "Amazon 2017 10-K, statement of operations",
+                                  "text": text}) + "\n", encoding="utf-8")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
+    assistant.ingest([corpus])
+    row_hits = [h for h in assistant.retrieve("Amazon operating margin 2017 total net sales operating income")
+                if "Operating income 2,233" in h.text]
+    assert row_hits and "2015 2016 2017" not in row_hits[0].text and not row_hits[0].context
+    answer = assistant.ask("What was Amazon's operating margin in 2017?", answerer="extractive")
+    assert answer.text.startswith("2.31% = 4,106 / 177,866 * 100"), answer.warnings
