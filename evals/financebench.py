@@ -1,9 +1,11 @@
 """FinanceBench dev answers: ../shared/data/financebench-dev (14 real filing PDFs, 37 analyst questions) ->
 how many questions are answered right, answered wrong, or abstained.
 
-The index holds the pages that hold each question's evidence (and the pages next to them, as distractors), cut
-from the real PDFs and read with the project's own PDF loader: this measures reading and verification on real
-filings. Each page is one document, "<filing>:p<N>" with N the 1-based page. Retrieval across the whole filings
+The index holds the pages that hold each question's evidence (and the pages next to them, as distractors), and
+each filing's first and last pages (its cover and contents, its signatures, exhibits and certifications: the
+boilerplate that names the company and the year on every line and must never be cited as evidence for a
+question about something else), cut from the real PDFs and read with the project's own PDF loader: this
+measures reading and verification on real filings. Each page is one document, "<filing>:p<N>" with N the 1-based page. Retrieval across the whole filings
 (1,209 pages, one index of all 14 PDFs) is measured apart: page hit@5 of the gold evidence page and filing hit@5,
 for the project's search beside plain BM25 over pages in the same run (`run_page_retrieval`).
 
@@ -67,9 +69,15 @@ def evidence_pages(questions: list[dict], neighbours: int) -> dict[str, set[int]
     return pages
 
 
-def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, companies: dict[str, str]) -> int:
-    """A .jsonl corpus of the chosen pages, read by the project's PDF loader, each titled by its company and
-    filing as a filing's cover names them ("Best Buy 2023 10K, page 38"); returns the page count."""
+# A filing's first pages are its cover and contents, its last its signatures, exhibit index and certifications.
+FILING_ENDS = 3
+
+
+def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, companies: dict[str, str],
+                      ends: int = 0) -> int:
+    """A .jsonl corpus of the chosen pages and each filing's first and last `ends` pages, read by the project's
+    PDF loader, each titled by its company and filing as a filing's cover names them ("Best Buy 2023 10K, page
+    38"); returns the page count."""
     from rag.load import load_file
 
     records = []
@@ -79,8 +87,10 @@ def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, 
         pdf = data_dir / "pdfs" / f"{filing}.pdf"
         (doc,) = load_file(pdf, filing)
         bounds = [(span.page, span.start) for span in doc.pages] + [(None, len(doc.text))]
+        last = len(doc.pages)
         for (page, start), (_, end) in zip(bounds, bounds[1:]):
-            if page in wanted and doc.text[start:end].strip():
+            chosen = page in wanted or page <= ends or page > last - ends
+            if chosen and doc.text[start:end].strip():
                 records.append({"doc_id": f"{filing}:p{page}", "title": f"{label}, page {page}",
                                 "text": doc.text[start:end].strip()})
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -200,21 +210,30 @@ def grade(question: dict, answer_text: str, abstained: bool) -> str:
 
 
 def open_page_index(base: Settings, data_dir: Path, questions: list[dict], neighbours: int = 1):
-    """The assistant over the cached index of the dev questions' evidence pages (and their neighbours)."""
+    """The assistant over the cached index of the dev questions' evidence pages (and their neighbours), and each
+    filing's first and last FILING_ENDS pages."""
     from rag.assistant import Assistant
     from rag.embed import file_sha256
 
     pages = evidence_pages(questions, neighbours)
     settings = base.model_copy(deep=True)
-    key = f"financebench-{file_sha256(data_dir / 'qa.jsonl')[:12]}-n{neighbours}-c{base.chunk.chunk_tokens}-v2"
+    key = f"financebench-{file_sha256(data_dir / 'qa.jsonl')[:12]}-n{neighbours}-e{FILING_ENDS}-c{base.chunk.chunk_tokens}-v3"
     settings.home = cache_root() / key
     settings.chroma.url = None
     corpus = settings.home / "pages.jsonl"
     if not corpus.exists():
-        write_page_corpus(data_dir, pages, corpus, {q["doc_name"]: q.get("company", "") for q in questions})
+        write_page_corpus(data_dir, pages, corpus, {q["doc_name"]: q.get("company", "") for q in questions},
+                          ends=FILING_ENDS)
     assistant = Assistant.from_settings(settings)
     assistant.ingest([corpus])
     return assistant
+
+
+def boilerplate_cited(assistant, question: str, citations) -> list[str]:
+    """The cited passages marked as boilerplate of a kind the question does not ask about, as "chunk_id (kind)"."""
+    records = assistant.indexer.catalog.chunks([c.chunk_id for c in citations])
+    asked = assistant.indexer.chunker.boilerplate.asked(question)
+    return sorted(f"{cid} ({r.boilerplate})" for cid, r in records.items() if r.boilerplate and r.boilerplate not in asked)
 
 
 def grade_suite_answer(question: dict, answer_text: str, abstained: bool) -> str:
@@ -265,7 +284,6 @@ def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer
         The report: {metadata, metrics: {correct, wrong, abstained, ungraded, wrong_share}, questions: [...]}.
     """
     questions = load_questions(data_dir)
-    pages = evidence_pages(questions, neighbours)
     assistant = open_page_index(base, data_dir, questions, neighbours)
     outcomes = []
     for done, q in enumerate(questions, start=1):
@@ -278,12 +296,13 @@ def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer
         outcomes.append({"id": q["id"], "question": q["question"], "answer_type": q.get("answer_type"),
                          "gold": q["answer"], "answer": answer.text, "status": status,
                          "cites_evidence_page": bool(evidence & set(cited_pages)), "cited_pages": cited_pages,
+                         "cited_boilerplate": boilerplate_cited(assistant, q["question"], answer.citations),
                          "warnings": answer.warnings, "ms": round((time.perf_counter() - started) * 1000, 1)})
         if on_progress:
             on_progress("financebench", done, len(questions))
     counts = {s: sum(o["status"] == s for o in outcomes) for s in ("correct", "wrong", "abstained", "ungraded")}
     retrieval = run_page_retrieval(base, data_dir, on_progress) if page_retrieval else None
-    return {"kind": "financebench", "answerer": answerer, "pages_indexed": sum(len(p) for p in pages.values()),
+    return {"kind": "financebench", "answerer": answerer, "pages_indexed": len(assistant.indexer.catalog.documents()),
             "retrieval": retrieval,
             "neighbours": neighbours, **run_info(), "citation": CITATION,
             "metrics": {**counts, "questions": len(outcomes), "wrong_share": counts["wrong"] / max(1, len(outcomes))},

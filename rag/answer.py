@@ -33,7 +33,7 @@ from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_cita
 from rag.glossary import load_glossary
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
-from rag.question import QuestionProfile, quarters_written
+from rag.question import MONTHS, PERIOD_WORDS, QuestionProfile, quarters_written
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
 from rag.instructions import is_instruction
@@ -221,9 +221,36 @@ def place_text(profile: QuestionProfile, sentence: Sentence) -> str:
 def answers_question(profile: QuestionProfile, sentences: list[Sentence]) -> bool:
     """The question's constraints, checked on the sentences an answer cites (together)."""
     text = "\n".join(s.text for s in sentences)
-    if not fits(profile, text):
+    if not fits(profile, text) or not says_more_than_names(profile, text):
         return False
     return names_stated(profile, "\n".join(place_text(profile, s) for s in sentences))
+
+
+def says_more_than_names(profile: QuestionProfile, text: str) -> bool:
+    """Whether `text` shares with a question that names a company (or other name) and a period a word besides
+    those names and that period. A filing names the company and the year in its cover, its auditor's report,
+    its certifications and on every page header: a sentence that shares only those with the question does not
+    answer it ("Does Corning have positive working capital ...?" against "Corning Incorporated ... for the
+    fiscal year ended December 31, 2022"). A question naming no period, or no name, is left to the other checks: what it shares with a sentence
+    is then its subject's names (a product, a deal), or a period a paraphrase of its subject is dated by, and
+    either can be what the sentence is about."""
+    if profile.is_chinese or is_chinese(text):
+        return True  # Chinese is held to most of the question's terms by the coverage check instead
+    periods = [t for t in profile.tokens if t.isdigit() or t.capitalize() in MONTHS]
+    named = [a for a in profile.names if not a.isdigit() and a.capitalize() not in MONTHS]
+    rest = [fold(t) for t in profile.tokens if t not in profile.anchors and not t.isdigit()
+            and t.capitalize() not in MONTHS and t not in PERIOD_WORDS]
+    if not periods or not named or not rest:
+        return True
+    tokens = token_set(text)
+    # Lenient on word forms: only a sentence that shares nothing else is refused, so "ship" meets "shipments"
+    # and "batteries" meets "battery" by their first letters (the light fold keeps those apart).
+    return any(profile.covers(t, tokens) or any(_same_stem(t, u) for u in tokens) for t in rest)
+
+
+def _same_stem(a: str, b: str) -> bool:
+    n = min(len(a), len(b), 5)
+    return n >= 4 and a[:n] == b[:n]
 
 
 # Extractive ----------------------------------------------------------------------------------------------
@@ -409,6 +436,34 @@ class ReaderAnswerer:
             meta = self.extractive.about_report(profile, hits)
             if meta:
                 return meta
+        draft = self._answer(question, profile, hits, on_token)
+        if draft.abstained or not self.settings.llm_answerability_check:
+            return draft
+        return self.checked(question, draft)
+
+    def checked(self, question: str, draft: Draft) -> Draft:
+        """`draft`, unless the model judges that the sentences it cites do not answer the question. The support
+        checks ask whether what is said is in the cited sentence; this asks whether the sentence answers what
+        was asked (a sentence naming the company and the year passes the first and fails the second)."""
+        # The sentence, then one short question and a one-word reply: on ten sentence/question pairs from six
+        # documents this wording was judged right 10 of 10 at about 0.9 s a check; the question first, 9 of 10;
+        # "can the question be answered from it", Yes to all; a longer prompt about "mentions", 3 of 6 at 24 s.
+        quoted = " ".join(" ".join(c.text.split()) for c in draft.citations)
+        messages = [{"role": "user", "content": load_prompt("answerability").render(passages=quoted,
+                                                                                    question=question)}]
+        try:
+            verdict = re.sub(r"[^a-z]", "", (self.model.generate(messages).split() or [""])[0].lower())
+        except AnswererError as exc:
+            log.warning("answerability check failed (%s); the answer stands on its support checks", exc)
+            return draft
+        if verdict == "no":
+            refused = abstention(self.name, "the cited sentences mention the question's subject but do not answer "
+                                            "it (the model's check)")
+            refused.warnings = draft.warnings + refused.warnings
+            return refused
+        return draft
+
+    def _answer(self, question: str, profile: QuestionProfile, hits: list[Hit], on_token: TokenSink | None) -> Draft:
         reason = relevance_gap(profile, hits, self.settings)
         if reason:
             return abstention(self.name, reason)

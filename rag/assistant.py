@@ -50,7 +50,8 @@ class Assistant:
         self.embedder = embedder
         self.indexer = Indexer(catalog, store, embedder, Chunker(settings.chunk), multilingual=multilingual,
                                cross_lingual=settings.embed.cross_lingual)
-        self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve, multilingual=multilingual)
+        self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve, multilingual=multilingual,
+                                         boilerplate=self.indexer.chunker.boilerplate)
         self._models: dict[str, ChatModel] = {}
         self._models_lock = threading.Lock()
         # Ingest and remove change the index; one at a time keeps the catalog and Chroma in step.

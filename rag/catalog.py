@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL,
     context TEXT NOT NULL DEFAULT '',
     section TEXT NOT NULL DEFAULT '',
-    lang TEXT NOT NULL DEFAULT 'en'
+    lang TEXT NOT NULL DEFAULT 'en',
+    -- NULL: written before boilerplate was marked; Indexer.backfill_boilerplate marks it.
+    boilerplate TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS units (
@@ -113,6 +115,7 @@ class ChunkRecord:
     publisher: str
     published: str
     section: str
+    boilerplate: str = ""
 
 
 class Catalog:
@@ -130,10 +133,11 @@ class Catalog:
             self._conn.executescript(_SCHEMA)
             columns = {row[1] for row in self._conn.execute("PRAGMA table_info(chunks)")}
             # Catalogs written before sections or languages were recorded.
-            for column, default in (("section", "''"), ("lang", "'en'")):
+            for column, kind in (("section", "TEXT NOT NULL DEFAULT ''"), ("lang", "TEXT NOT NULL DEFAULT 'en'"),
+                                 ("boilerplate", "TEXT")):
                 if column not in columns:
                     try:
-                        self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}")
+                        self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {column} {kind}")
                     except sqlite3.OperationalError as exc:  # another process added it first
                         if "duplicate column" not in str(exc):
                             raise
@@ -260,10 +264,11 @@ class Catalog:
                                  [(doc.doc_id, name.lower()) for name in doc.companies])
                 for chunk in chunks:
                     conn.execute(
-                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section, lang) '
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        'INSERT INTO chunks (chunk_id, doc_id, idx, start, "end", page, text, context, section, lang, '
+                        "boilerplate) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (chunk.chunk_id, chunk.doc_id, chunk.index, chunk.start, chunk.end, chunk.page,
-                         chunk.text, chunk.context, chunk.section, "zh" if is_chinese(chunk.text) else "en"),
+                         chunk.text, chunk.context, chunk.section, "zh" if is_chinese(chunk.text) else "en",
+                         chunk.boilerplate),
                     )
                     self._insert_units(conn, chunk)
 
@@ -284,6 +289,17 @@ class Catalog:
             "(SELECT 1 FROM units u WHERE u.chunk_id = c.chunk_id) ORDER BY c.rowid")
         return [Chunk(chunk_id=r[0], doc_id=r[1], index=r[2], text=r[3], start=r[4], end=r[5], page=r[6],
                       context=r[7], section=r[8]) for r in rows]
+
+    def chunks_without_boilerplate(self) -> list[tuple[str, str]]:
+        """(chunk_id, text) of the chunks written before boilerplate was marked, in order."""
+        return [(r[0], r[1]) for r in self._query(
+            "SELECT chunk_id, text FROM chunks WHERE boilerplate IS NULL ORDER BY rowid")]
+
+    def set_boilerplate(self, kinds: dict[str, str]) -> None:
+        """Record the boilerplate kind ('' for none) of chunks by id."""
+        with self._transaction() as conn:
+            conn.executemany("UPDATE chunks SET boilerplate = ? WHERE chunk_id = ?",
+                             [(kind, chunk_id) for chunk_id, kind in kinds.items()])
 
     def add_units(self, chunks: list[Chunk]) -> None:
         """Record the units of chunks that have none yet (those that do are left as they are)."""
@@ -339,8 +355,8 @@ class Catalog:
             marks = ",".join("?" * len(part))
             rows = self._query(
                 'SELECT c.chunk_id, c.doc_id, c.idx, c.start, c."end", c.page, c.text, c.context, d.title, d.source, '
-                f"d.publisher, d.published, c.section FROM chunks c JOIN documents d USING (doc_id) "
-                f"WHERE d.status = 'ready' AND c.chunk_id IN ({marks})", part)
+                f"d.publisher, d.published, c.section, COALESCE(c.boilerplate, '') FROM chunks c "
+                f"JOIN documents d USING (doc_id) WHERE d.status = 'ready' AND c.chunk_id IN ({marks})", part)
             for row in rows:
                 found[row[0]] = ChunkRecord(*row)
         return found

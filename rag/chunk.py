@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import tiktoken
 
+from rag.boilerplate import load_boilerplate
 from rag.settings import ChunkSettings
 from rag.types import Chunk, Document
 
@@ -158,9 +159,11 @@ class Chunker:
     def __init__(self, settings: ChunkSettings) -> None:
         self.chunk_tokens = settings.chunk_tokens
         self.overlap_tokens = settings.overlap_tokens
+        self.boilerplate = load_boilerplate(settings.boilerplate_path)
 
     def chunk(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
+        self._parts = self.boilerplate.spans(doc.text, [p.start for p in doc.pages])
         self._headings = [(s, h) for s, e in sentence_spans(doc.text) if (h := heading_of(doc.text, s, e))
                           and not _in_table(doc.tables, s)]
         self._heading_starts = [s for s, _ in self._headings]
@@ -254,6 +257,7 @@ class Chunker:
             units=units,
             unit_vector_ids=embedded,
             section=section,
+            boilerplate=self.boilerplate.kind_of(text, self.boilerplate.part_of(self._parts, start, end)),
         )
 
     @staticmethod

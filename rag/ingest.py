@@ -151,7 +151,21 @@ class Indexer:
         if prune:
             report.removed += self._prune(ingested_sources, seen_doc_ids)
         self.backfill_units()
+        self.backfill_boilerplate()
         return report
+
+    def backfill_boilerplate(self) -> int:
+        """Mark the boilerplate of chunks indexed before it was marked, from each chunk's own text and section
+        (the page around it is no longer at hand: a chunk that only continues a part under a heading on an
+        earlier chunk stays unmarked until its document is ingested again). Returns their number."""
+        rules = self.chunker.boilerplate
+        kinds = {}
+        for chunk_id, text in self.catalog.chunks_without_boilerplate():
+            kinds[chunk_id] = rules.kind_of(text, rules.part_of(rules.spans(text, []), 0, len(text)))
+        if kinds:
+            self.catalog.set_boilerplate(kinds)
+            log.info("marked the boilerplate of %d chunk(s) indexed by an earlier version", len(kinds))
+        return len(kinds)
 
     def backfill_units(self) -> int:
         """Give units to chunks indexed before units existed, wherever their files are now (uploads, folders

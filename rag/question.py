@@ -70,6 +70,9 @@ QUALIFIERS = frozenset({"yoy", "y/y", "ytd", "ttm", "ltm", "ai"})
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
+# The words that name a period rather than what happened in it ("for the quarter ended July 29, 2023").
+PERIOD_WORDS = frozenset({"fiscal", "year", "years", "quarter", "quarters", "ended", "ending", "period", "fy", "as",
+                          "of", "end", "half"})
 _MONTH_ABBREVIATION = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
 _ABBREVIATED = {m[:3]: m for m in MONTHS} | {"Sept": "September"}
 # "Sep–Dec '25", "in '26": a year written with an apostrophe.

@@ -12,7 +12,11 @@ Chinese chunks to its English rankings, so it reaches a Chinese report.
 Named documents: a question that names some documents' issuer, ticker or title ("What was Amcor's FY2023
 EBITDA?", rag/scope.py) is ranked twice, over the whole corpus and within those documents, and the two fused:
 the second finds the named filing's own page where the whole corpus has stronger matches for its words
-elsewhere (FinanceBench dev: see README, "Evaluation")."""
+elsewhere (FinanceBench dev: see README, "Evaluation").
+
+Boilerplate: a chunk marked at ingest as a part of a filing or report there by rule (auditor's report,
+certifications, signatures, exhibit lists, safe-harbour text: rag/boilerplate.txt) is returned only for a
+question that asks about that kind: it names the company and the year, so it matches questions it cannot answer."""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ from langchain_core.retrievers import BaseRetriever
 import numpy as np
 from pydantic import Field
 
+from rag.boilerplate import Boilerplate, load_boilerplate
 from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import EmptyIndexError, FilterError
@@ -85,8 +90,9 @@ class HybridRetriever:
     """Dense + BM25 retrieval, over chunks and over their units, fused by weighted reciprocal rank."""
 
     def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, settings: RetrieveSettings,
-                 multilingual: Embedder | None = None) -> None:
+                 multilingual: Embedder | None = None, boilerplate: Boilerplate | None = None) -> None:
         self.catalog = catalog
+        self.boilerplate = boilerplate or load_boilerplate()
         self.store = store
         self.embedder = embedder
         self.multilingual = multilingual
@@ -167,6 +173,8 @@ class HybridRetriever:
                 for rank, (chunk_id, _) in enumerate(ranking, start=1):
                     fused[chunk_id] = fused.get(chunk_id, 0.0) + scale * weight / (self.settings.rrf_k + rank)
         records = self.catalog.chunks(sorted(fused, key=lambda cid: -fused[cid])[: top_k * 3])
+        asked = self.boilerplate.asked(question)
+        records = {cid: r for cid, r in records.items() if not r.boilerplate or r.boilerplate in asked}
         for cid, record in records.items():
             # A heading alone ("Accounts Receivable") matches a question's words well but cannot answer it.
             # Words counted as BM25 sees them: Chinese has no spaces, and a whole paragraph of it is one "word".

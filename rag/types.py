@@ -63,6 +63,9 @@ class Chunk:
     unit_vector_ids: list[int] | None = None
     # The heading in force where the chunk starts ("AI edge", "Risk warning"): what its lists are about.
     section: str = ""
+    # The kind of filing or report boilerplate the chunk is ("auditor", "certification", rag/boilerplate.txt), ''
+    # for the document proper: evidence only for a question that asks about that kind.
+    boilerplate: str = ""
 
     @property
     def indexed_text(self) -> str:

@@ -51,6 +51,15 @@ def financebench_run(benchmark_cache):
 
 
 @pytest.fixture(scope="session")
+def financebench_local_run(benchmark_cache):
+    """The same questions read by the packaged local model, on the same cached page index."""
+    from evals.financebench import run_financebench
+    from tests.conftest import make_settings
+
+    return run_financebench(make_settings(benchmark_cache / "unused"), answerer="local", page_retrieval=False)
+
+
+@pytest.fixture(scope="session")
 def tatqa_run(benchmark_cache):
     from evals.tatqa import run_tatqa
     from tests.conftest import make_settings

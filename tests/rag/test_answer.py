@@ -145,6 +145,8 @@ class CannedModel:
     def generate(self, messages, on_token=None):
         import re
 
+        if len(messages) == 1:  # the answerability check (one user turn): judged on the real model elsewhere
+            return "Yes"
         prompt = messages[1]["content"]  # the numbered sentences; a repair request follows the first answer
         self.prompts.append(messages[-1]["content"])
         numbered = dict((text, n) for n, text in reversed(re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)))

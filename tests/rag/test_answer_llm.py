@@ -109,3 +109,24 @@ def test_openai_compatible_endpoint_answers_with_citations(sample_index, llama_s
     assert answer.answerer == "openai", answer.warnings
     assert "20.9%" in answer.text
     assert any("20.9%" in c.text for c in answer.citations)
+
+
+def test_local_model_judges_whether_a_cited_sentence_answers_the_question(assistant, model_path):
+    """The answerability check on the packaged model: Johnson & Johnson's 2022 10-K (FinanceBench dev), a cover
+    line that names the company and the year against the sentence that gives the figure."""
+    from rag.answer import Draft
+    from rag.types import Citation
+
+    def cited(text: str) -> Draft:
+        citation = Citation(n=1, chunk_id="jnj-10k#0", doc_id="jnj-10k", title="Johnson & Johnson 2022 10-K", source="jnj.pdf", page=1,
+                            start=0, end=len(text), text=text)
+        return Draft(text=f"{text} [1]", citations=[citation], abstained=False, answerer="local")
+
+    reader = assistant.answerer("local")
+    question = "How much did Johnson & Johnson spend on research and development in 2022?"
+    cover = reader.checked(question, cited("Johnson & Johnson Annual Report on Form 10-K for the fiscal year ended "
+                                           "January 1, 2023."))
+    assert cover.abstained and "do not answer" in cover.warnings[-1], cover
+    figure = reader.checked(question, cited("Total research and development expense was $14.6 billion in 2022 and "
+                                            "$14.7 billion in 2021."))
+    assert not figure.abstained, figure.warnings

@@ -198,3 +198,31 @@ TRADING = "Trading commenced on March 29, 1988."
 ])
 def test_a_when_answer_keeps_the_month_its_sentence_gives(question, answer, sentence, dropped):
     assert dates_dropped(QuestionProfile(question), answer, sentence) == dropped
+
+
+# FinanceBench dev: Best Buy's 2023 10-K (auditor's report, page 36; statement of earnings, page 40) and Johnson
+# & Johnson's 2022 10-K (auditor's report, page 109).
+BBY_AUDITED = ("We have audited the accompanying consolidated balance sheets of Best Buy Co., Inc. and subsidiaries "
+               "as of January 28, 2023 and January 29, 2022.")
+BBY_REVENUE = "Revenue $ 46,298 $ 51,761 $ 47,262"
+JNJ_AUDITED = ("We have audited the accompanying consolidated balance sheets of Johnson & Johnson and its subsidiaries "
+               "as of January 1, 2023 and January 2, 2022.")
+
+
+@pytest.mark.parametrize(("question", "sentence", "answers"), [
+    ("What was Best Buy's revenue for the fiscal year ended January 28, 2023?", BBY_AUDITED, False),
+    ("What was Best Buy's revenue for the fiscal year ended January 28, 2023?", BBY_REVENUE, True),
+    ("How much did Johnson & Johnson spend on research in fiscal 2022?", JNJ_AUDITED, False),
+    ("By how much did Ulta Beauty's gross profit grow in fiscal 2022?", ULTA_GROSS, True),
+])
+def test_a_sentence_sharing_only_the_company_and_the_period_does_not_answer(question, sentence, answers):
+    from rag.answer import says_more_than_names
+    assert says_more_than_names(QuestionProfile(question), sentence) is answers
+
+
+def test_a_word_the_sentence_writes_in_another_form_is_shared():
+    """TAT-QA dev (context a5fb7f90): "sales" asked, "sales" in another form; the check only refuses a sentence
+    that shares nothing but the names and the period."""
+    from rag.answer import says_more_than_names
+    assert says_more_than_names(QuestionProfile("How much did CMS's sale grow in fiscal 2019?"), CMS)
+    assert not says_more_than_names(QuestionProfile("What were CMS's operating expenses in fiscal 2019?"), CMS)
