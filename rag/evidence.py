@@ -36,6 +36,10 @@ _BECAUSE = re.compile(
     r"由于|因为|受益于|得益于|导致", re.IGNORECASE)
 # "in 26" and "end of 26" are years, not figures.
 _SHORT_YEAR = re.compile(r"\b(?:in|of|by|from|to|since)\s+(\d{2})\b(?![.%\d])")
+# A statement's period and dates are no figure: "Three Months Ended June 30, 2023", "as of 31 December 2019".
+_MONTH_NAMES = "|".join(m[:3] + r"[a-z]*\.?" for m in MONTHS)
+_PERIOD_TEXT = re.compile(rf"\b(?:three|six|nine|twelve|fifty-two|fifty-three|\d{{1,2}})[- ](?:months?|weeks?) (?:ended|ending)\b|"
+                          rf"\b(?:{_MONTH_NAMES}) \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTH_NAMES})", re.IGNORECASE)
 # Words that say something changed: what a growth question needs from the sentence that answers it.
 _CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|increas\w*|ris(?:e|es|ing|en)|rose|climb\w*|declin\w*|fall\w*|fell|"
                      r"drop\w*|decreas\w*|up|down|expand\w*|contract\w*|gain\w*|surg\w*|jump\w*|cagr|yoy|y/y|"
@@ -63,6 +67,7 @@ _UNIT_SUFFIX = re.compile(r"^\d[\d,.]*(?:w|kw|mw|gw|kwh|mwh|gwh|twh|nm|mm|cm|km|
 
 @lru_cache(maxsize=8192)
 def has_non_year_figure(text: str) -> bool:
+    text = _PERIOD_TEXT.sub(" ", text)
     short_years = {str(int(m.group(1))) for m in _SHORT_YEAR.finditer(text)}
     for key in figures(text):
         if "Q" in key or YEAR.match(key) or key in short_years:

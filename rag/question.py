@@ -22,7 +22,7 @@ _NUMBER_Q = re.compile(
     r"share|rate|proportion|portion|slice|value|amount|level|price|number|cagr|growth|fraction|multiple)|how did .{0,60} "
     r"perform|what (is|was|are|were|will be) (the |its |their )?([\w'’-]+ ){0,4}(price|revenue|sales|profit|margin|yield|"
     r"rate|share|value|size|ratio|eps|income|capex|spending|shipments|valuation|gain|return|asp|cost|demand|consumption|"
-    r"dividend|backlog|earnings)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
+    r"dividend|backlog|earnings|ebitda|ebitdar|ebit)s?|by how much|what is the (expected )?(growth|share|cagr|rate|ratio|price)|"
     r"grow(th)? rate|cagr|ratio|percentage)\b|多少|百分|增长|增速|比例|占比|份额|规模", re.IGNORECASE)
 _DATE_Q = re.compile(r"\b(when|what year|which year|which quarter|what quarter|by when|what date|what time)\b|"
                      r"什么时候|何时|哪一年|哪年|哪个季度|日期|时间", re.IGNORECASE)
@@ -105,7 +105,7 @@ QUARTER = re.compile(r"^([1-4])q(\d\d)$")
 METRICS = frozenset(fold(w) for w in """revenue revenues sales profit profits earnings income margin margins price
     prices asp capex expenditure expenditures shipments demand consumption dividend dividends yield eps valuation
     cost costs backlog inventory inventories cagr assets liabilities debt cash equity orders volume volumes
-    headcount employees""".split())
+    headcount employees ebitda ebitdar ebit""".split())
 # "demand drivers", "price trends": a metric word that heads no figure.
 _NOT_FIGURE_HEADS = frozenset(fold(w) for w in """driver drivers factor factors reason reasons risk risks trend trends
     outlook catalyst catalysts source sources side dynamics condition conditions environment""".split())
@@ -345,6 +345,10 @@ class QuestionProfile:
             # answer") is capitalized for that, not because it names something.
             opens_sentence = i == 0 or bool(re.search(r"[.?!:;]\s*[\"'(“]?$", question[: match.start()]))
             if opens_sentence and word[:1].isupper() and word[1:].islower():
+                continue
+            # A question written in title case ("What Was AMCOR's Adjusted Non GAAP EBITDA for FY 2023") capitalizes
+            # its function words too; those name nothing.
+            if low in STOP_WORDS and not word.isupper():
                 continue
             tokens = lexical_tokens(word, keep_stop_words=True)
             if any(ch.isdigit() for ch in word):

@@ -350,3 +350,14 @@ def test_a_yes_no_question_is_never_answered_by_a_bare_quote(tmp_path):
         assert answer.abstained or answer.text.split()[0].rstrip(":,.") in ("Yes", "No"), answer.text
         assert answer.abstained, answer.text  # the extractive reader quotes; it cannot say yes or no
         assert any("yes/no" in w for w in answer.warnings), answer.warnings
+
+
+def test_a_company_s_other_name_in_parentheses_is_whose_line_item_not_its_words():
+    """A renamed company asked about by both names (as TAT-QA dev's Sealed Air report names "Automated Packaging
+    Systems, LLC, formerly Automated Packaging Systems, Inc."): the old name is an owner, not part of the item."""
+    request = read_request("What was the percentage change in net sales from 2018 to 2019 for Sealed Air "
+                           "(formerly known as Cryovac)?", load_calculations())
+    assert request.item == ("net", "sale", "seal", "air") and "cryovac" in request.owners
+    plain = read_request("What was the percentage change in net sales (excluding currency) from 2018 to 2019?",
+                         load_calculations())
+    assert "currency" in plain.item  # a parenthetical that is not another name stays

@@ -226,3 +226,17 @@ def test_a_word_the_sentence_writes_in_another_form_is_shared():
     from rag.answer import says_more_than_names
     assert says_more_than_names(QuestionProfile("How much did CMS's sale grow in fiscal 2019?"), CMS)
     assert not says_more_than_names(QuestionProfile("What were CMS's operating expenses in fiscal 2019?"), CMS)
+
+
+@pytest.mark.parametrize(("sentence", "figure"), [
+    # FinanceBench dev: Amcor's fiscal 2023 results release (a table heading) and Best Buy's 2023 10-K.
+    ("Reconciliation of adjusted EBITDA, EBIT, Net income and EPS Three Months Ended June 30, 2022 Three Months "
+     "Ended June 30, 2023.", False),
+    (BBY_AUDITED, False),
+    ("Adjusted EBITDA was $2,018 million for the year ended June 30, 2023.", True),
+    # TAT-QA dev: a dated amount.
+    ("Of this amount $19.7 million was paid as of December 31, 2019.", True),
+])
+def test_a_statement_s_periods_and_dates_are_no_figure(sentence, figure):
+    from rag.evidence import has_non_year_figure
+    assert has_non_year_figure(sentence) is figure

@@ -198,3 +198,11 @@ def test_a_chinese_question_keeps_its_quarter():
     assert fits(profile, "2020年第一季度实现营收647,729,880.41元，同比增长14.21%")
     assert fits(profile, "Zhuoyi Technology's revenue in Q1 2020 was RMB 647.7 million, up 14.21% year on year.")
     assert not fits(profile, "Zhuoyi Technology's revenue in 2020 was RMB 2.9 billion.")
+
+
+def test_a_title_case_question_s_function_words_name_nothing():
+    """Title case capitalizes "Was" and "For"; the names are still Best Buy's (FinanceBench dev's Best Buy 10-K),
+    and an acronym in capitals that is also a word ("IT spending") stays a name."""
+    profile = QuestionProfile("What Was Best Buy's Revenue For Fiscal 2023?")
+    assert "was" not in profile.names and "for" not in profile.names and {"best", "buy"} <= set(profile.names)
+    assert "it" in QuestionProfile("How much did IT spending grow in 2019?").names
