@@ -761,12 +761,20 @@ class Calculator:
                                         f"{' and '.join(periods_for(request, best.row))}")
         # Two reports' tables that fit the question as well as each other and give different figures: the
         # question does not say which report it means, and a figure from the wrong one is the worst answer.
-        # (Rows of one document that tie are left to the passages' rank: on TAT-QA dev arithmetic, abstaining on
-        # them as well took 10 wrong answers of 750 away over the whole corpus, and 13 right ones within the
-        # questions' own contexts.)
+        # (Rows of one document's different tables that tie are left to the passages' rank: on TAT-QA dev
+        # arithmetic, abstaining on them as well took 10 wrong answers of 750 away over the whole corpus, and 13
+        # right ones within the questions' own contexts.)
         for other in matches[1:]:
             if (other.label_share, other.precision) != (best.label_share, best.precision):
                 break
+            # One table with the same label twice ("Granted" under RSUs and under PSUs; "Net sales" under each
+            # segment): the label does not say which line item the question means, whichever comes first.
+            if other.row.hit.chunk_id == best.row.hit.chunk_id and other.row.label.lower() == best.row.label.lower():
+                rival = compute(request, other.row)
+                if rival is not None and rival.text != calculation.text:
+                    return abstention(answerer, f"the passage has two rows {best.row.label!r} (under different "
+                                                f"headings) with different figures ({calculation.text}; "
+                                                f"{rival.text}); name which")
             if other.row.hit.doc_id != best.row.hit.doc_id:
                 rival = compute(request, other.row)
                 if rival is not None and rival.text != calculation.text:

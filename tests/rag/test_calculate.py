@@ -361,3 +361,18 @@ def test_a_company_s_other_name_in_parentheses_is_whose_line_item_not_its_words(
     plain = read_request("What was the percentage change in net sales (excluding currency) from 2018 to 2019?",
                          load_calculations())
     assert "currency" in plain.item  # a parenthetical that is not another name stays
+
+
+def test_a_label_one_table_gives_twice_with_different_figures_is_an_abstention(calculator):
+    """TAT-QA dev (context c957de22): "Granted" is a row under RSUs and again under PSUs; the first one is not
+    the answer to a question about the second."""
+    table = hit("Table: ($ in millions); For the year ended December 31: | columns: 2019; 2018; 2017\nRSUs\n"
+                "Granted | 2019: $674; 2018: $583; 2017: $484\nVested | 2019: 428; 2018: 381; 2017: 463\nPSUs\n"
+                "Granted | 2019: $164; 2018: $118; 2017: $113\nVested | 2019: 118; 2018: 101; 2017: 51")
+    draft = calculator.answer(calculator.request("What is the percentage change in PSUs granted from 2018 to 2019?"),
+                              [table], "extractive")
+    assert draft.abstained and "two rows 'Granted'" in draft.warnings[0], draft.text
+    # The first "Granted" is no safer an answer for RSUs: the label alone does not say which table part it is.
+    draft = calculator.answer(calculator.request("What is the change in RSUs granted from 2018 to 2019?"),
+                              [table], "extractive")
+    assert draft.abstained, draft.text
