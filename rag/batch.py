@@ -3,7 +3,8 @@
 In: .txt (one question per line), .csv / .xlsx (a `question` column, or another named by `column`; the other
 columns are carried through), .jsonl ({"id"?, "question", ...} per line).
 Out: .jsonl (the full Answer JSON per question, as `rag ask --json`), .csv / .xlsx (id, question, answer,
-abstained, sources, cited text, error, then the carried columns), and always a Markdown report beside it.
+abstained, sources, cited text, error, then the carried columns), and always a Markdown report beside it,
+OUTPUT.report.md. Every file is created as open() would create it (0666 less the umask).
 
 Resumable: every finished answer is appended to a journal (OUTPUT itself when it is .jsonl, else the sidecar
 OUTPUT.journal.jsonl) and fsynced before the next one starts, so a kill loses at most the question in flight.
@@ -21,9 +22,9 @@ import json
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
+import uuid
 import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -325,7 +326,7 @@ class Journal:
         line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         with self._lock:
             if self._fd is None:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
                 size = os.fstat(self._fd).st_size
                 if size and not self._ends_with_newline():
                     os.write(self._fd, b"\n")
@@ -357,7 +358,10 @@ class Journal:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write beside `path` and rename over it: a reader or a crash sees the old file or the new, never half."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    # Not tempfile.mkstemp: its 0600 would leave the table and report unreadable to the colleagues the
+    # journal beside them is readable to. O_EXCL still never opens a file someone else made.
+    handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
@@ -374,7 +378,8 @@ def journal_path(output: Path) -> Path:
 
 
 def report_path(output: Path) -> Path:
-    return output.with_name(output.stem + ".report.md")
+    # From the full name, as the journal's: answers.csv and answers.jsonl beside each other keep their own.
+    return output.with_name(output.name + ".report.md")
 
 
 # Running ---------------------------------------------------------------------------------------------------
@@ -655,5 +660,12 @@ def render(records: list[dict], fmt: str) -> bytes:
 
 
 def default_output(input_path: Path) -> Path:
-    suffix = input_path.suffix.lower()
-    return input_path.with_name(input_path.stem + ".answers" + (suffix if suffix in (".csv", ".xlsx") else ".jsonl"))
+    """Where INPUT's answers go by default: q.csv -> q.answers.csv (.xlsx and .jsonl alike), q.txt ->
+    q.txt.answers.jsonl.
+
+    A .txt input keeps its suffix in the name because its answers are JSONL: as q.answers.jsonl they would
+    share a journal with q.jsonl's, and each rerun would resume the other's questions.
+    """
+    if input_path.suffix.lower() in OUTPUT_FORMATS:
+        return input_path.with_name(input_path.stem + ".answers" + input_path.suffix)
+    return input_path.with_name(input_path.name + ".answers.jsonl")

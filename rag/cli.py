@@ -29,6 +29,28 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 FilterOption = Annotated[Optional[list[str]], typer.Option(
     "--filter", help="key=value: doc_id, source, publisher, broker, company, ticker, date_from, date_to.")]
 
+# The distribution's name in pyproject.toml [project]: `rag --version` reports what is installed.
+DISTRIBUTION = "rag"
+
+
+def check_answerer(value: str | None) -> str | None:
+    """--llm checked as it is parsed, against the settings' own list, so a typo exits 2 at once instead of
+    after the index and models have loaded."""
+    from pydantic import ValidationError
+
+    from rag.settings import LLMSettings
+
+    if value is not None:
+        try:
+            LLMSettings(answerer=value)
+        except ValidationError as exc:
+            fail(f"--llm: {exc.errors()[0]['msg'].removeprefix('Value error, ')}", code=2)
+    return value
+
+
+LlmOption = Annotated[Optional[str], typer.Option("--llm", callback=check_answerer,
+                                                  help="auto | extractive | local | openai")]
+
 
 # The command-line option that sets each LLM settings field, to name it in an error.
 _LLM_OPTIONS = {"answerer": "--llm"}
@@ -60,9 +82,14 @@ def make_settings(index: Path | None = None, chroma_url: str | None = None, **ll
     return settings
 
 
-def open_assistant(settings: Settings, must_exist: bool = False):
-    if must_exist and not settings.chroma.url and not settings.catalog_path.exists():
+def require_index(settings: Settings) -> None:
+    if not settings.chroma.url and not settings.catalog_path.exists():
         raise RagError(f"no index at {settings.home}: run `rag ingest corpus/` first (or pass --index DIR)")
+
+
+def open_assistant(settings: Settings, must_exist: bool = False):
+    if must_exist:
+        require_index(settings)
     from rag.assistant import Assistant
 
     return Assistant.from_settings(settings)
@@ -167,7 +194,7 @@ def read_questions(path: Path) -> list[tuple[str | None, str]]:
 @app.command()
 def ask(
     question: Annotated[Optional[str], typer.Argument(help="The question.")] = None,
-    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    llm: LlmOption = None,
     k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
     file: Annotated[Optional[Path], typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
     filters: FilterOption = None,
@@ -240,8 +267,18 @@ def remove(
 @app.command()
 def documents(index: IndexOption = None, chroma_url: ChromaOption = None, as_json: JsonOption = False) -> None:
     """List indexed documents with their metadata."""
+    from rag.catalog import Catalog
+
     try:
-        docs = open_assistant(make_settings(index, chroma_url), must_exist=True).documents()
+        settings = make_settings(index, chroma_url)
+        require_index(settings)
+        # The catalog alone, as Assistant.documents() reads it: an Assistant would first load the embedders,
+        # tens of seconds, to list rows of one SQLite table.
+        catalog = Catalog(settings.catalog_path)
+        try:
+            docs = catalog.documents(status="ready")
+        finally:
+            catalog.close()
     except RagError as exc:
         fail(exc)
     for doc in docs:
@@ -255,8 +292,10 @@ def documents(index: IndexOption = None, chroma_url: ChromaOption = None, as_jso
 @app.command()
 def batch(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Questions: .txt (one per line), .csv/.xlsx (a question column), .jsonl.")],
-    output: Annotated[Optional[Path], typer.Option("--out", help="Answers: .jsonl, .csv or .xlsx (default: INPUT.answers.*). Rerun to resume.")] = None,
-    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--out", help="Answers: .jsonl, .csv or .xlsx (default: q.csv -> q.answers.csv, .xlsx and .jsonl alike; "
+                      "q.txt -> q.txt.answers.jsonl). Rerun to resume.")] = None,
+    llm: LlmOption = None,
     k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
     column: Annotated[str, typer.Option("--column", help="The column (or JSON key) holding the questions.")] = "question",
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Questions answered at once.")] = 1,
@@ -309,7 +348,7 @@ def batch(
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback only unless RAG_API_KEYS is set).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     ingest_paths: Annotated[Optional[list[Path]], typer.Option(
         "--ingest", help="Index these files or folders (incrementally) before serving; repeatable.")] = None,
     index: IndexOption = None,
@@ -379,7 +418,8 @@ def serve(
 @app.command("eval")
 def eval_(
     suite: Annotated[Path, typer.Option("--suite", help="JSONL of known Q&A pairs.")] = Path("evals/guosen_qa.jsonl"),
-    llm: Annotated[str, typer.Option("--llm", help="Answerer to evaluate: extractive | local | openai | auto")] = "extractive",
+    llm: Annotated[str, typer.Option("--llm", callback=check_answerer,
+                                     help="Answerer to evaluate: extractive | local | openai | auto")] = "extractive",
     tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
     tatqa_arithmetic: Annotated[bool, typer.Option("--tatqa-arithmetic", help="Also ask TAT-QA dev's 750 computed questions (right / wrong / abstained; the TAT-QA index).")] = False,
     financebench: Annotated[bool, typer.Option("--financebench", help="Also answer the FinanceBench dev questions over their filings' pages (own cached index).")] = False,
@@ -451,7 +491,7 @@ def eval_(
 
 @app.command()
 def slack(
-    llm: Annotated[Optional[str], typer.Option("--llm", help="auto | extractive | local | openai")] = None,
+    llm: LlmOption = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
 ) -> None:
@@ -473,8 +513,25 @@ def slack(
     err.print("Slack bot connected in Socket Mode; Ctrl-C stops it", markup=False)
     handler.start()
 
+
+def print_version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        out.print(f"{DISTRIBUTION} {version(DISTRIBUTION)}", markup=False)
+    except PackageNotFoundError:
+        fail(RagError(f"the {DISTRIBUTION} package is not installed (pip install -e .)"))
+    raise typer.Exit()
+
+
 @app.callback()
-def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=print_version, is_eager=True,
+                                          help="Print the installed version and exit.")] = False,
+) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Libraries print progress bars and load reports to stderr; keep the terminal for answers.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from tests.batch.conftest import write_jsonl
 from tests.conftest import ROOT
@@ -52,7 +51,7 @@ def test_kill_9_mid_run_then_rerun_holds_every_answer_exactly_once(sample_index,
     assert sorted(ids) == sorted(q["id"] for q in questions)
     assert len(ids) == len(set(ids))
     assert f"{len(questions) - finished} answered" in stdout and f"{finished} already done" in stdout
-    assert Path(str(output).replace(".jsonl", ".report.md")).exists()
+    assert output.with_name(output.name + ".report.md").exists()
 
 
 def test_bad_input_is_one_clear_line_and_the_output_is_untouched(tmp_path):

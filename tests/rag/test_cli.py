@@ -1,10 +1,13 @@
-"""`rag ingest`, `rag search`, `rag remove`, `rag documents`: output shapes, exit codes and one-line errors."""
+"""`rag ingest`, `rag search`, `rag remove`, `rag documents`, `rag --version` and option checks: output shapes,
+exit codes and one-line errors."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import tomllib
+from importlib.metadata import version
 
 import pytest
 from typer.testing import CliRunner
@@ -100,9 +103,9 @@ def test_documents_and_remove(cli, corpus_copy, tmp_path):
     assert result.exit_code == 1 and "no indexed document" in result.stderr
 
 
-def run_rag(*args) -> subprocess.CompletedProcess:
+def run_rag(*args, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "rag.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120)
+                          cwd=ROOT, timeout=timeout)
 
 
 def test_missing_path_and_missing_index_are_one_line_errors(tmp_path):
@@ -115,3 +118,59 @@ def test_missing_path_and_missing_index_are_one_line_errors(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: no index at {tmp_path / 'missing-index'}: run `rag ingest corpus/` first (or pass --index DIR)"]
     assert "Traceback" not in result.stderr
+
+
+def test_version_is_the_installed_distributions():
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    result = run_rag("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{name} {version(name)}\n"
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "99999"])
+def test_port_out_of_range_is_refused_naming_the_option(tmp_path, port):
+    # Unchecked, 99999 was announced as served while the server listened elsewhere; the short timeout turns
+    # such a server into a failure here rather than a hung test.
+    result = run_rag("serve", "--port", port, "--index", tmp_path / "index", timeout=60)
+    assert result.returncode == 2
+    assert "Invalid value for '--port'" in result.stderr and "serving on" not in result.stderr
+    assert not (tmp_path / "index").exists(), "nothing was opened"
+
+
+@pytest.mark.parametrize("command", [("ask", "How much?"), ("batch", "q.txt"), ("eval", "--suite", "q.jsonl"), ("slack",)],
+                         ids=lambda command: command[0])
+def test_unknown_llm_is_refused_as_the_command_line_is_parsed(tmp_path, command):
+    # Each command would otherwise fail later, with exit 1, on the missing index or file; `ask` used to load
+    # the embedder for ~30 s before refusing the answerer.
+    args = [tmp_path / a if a.startswith("q.") else a for a in command]
+    result = run_rag(*args, "--llm", "bogus", "--index", tmp_path / "index", timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: --llm: unknown answerer 'bogus'; choose one of auto, extractive, local, openai"]
+
+
+# Runs the CLI in a fresh interpreter and names the embedder libraries it imported by the end.
+LOADED_PROBE = """
+import sys
+from rag.cli import app
+try:
+    app(sys.argv[1:])
+finally:
+    print("loaded:", *sorted({"torch", "sentence_transformers", "rag.embed"} & set(sys.modules)), file=sys.stderr)
+"""
+
+
+def test_documents_lists_the_catalog_without_loading_the_embedder(sample_index, assistant):
+    docs = assistant.documents()
+    as_text = subprocess.run([sys.executable, "-c", LOADED_PROBE, "documents", "--index", str(sample_index)],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert as_text.returncode == 0, as_text.stderr
+    assert as_text.stderr.splitlines()[-1] == "loaded:"
+    assert as_text.stdout.splitlines() == [
+        f"{d.doc_id}  {d.chunk_count} chunks  {d.publisher or '-'}  {d.published or '-'}  {d.title[:70]}"
+        for d in docs]
+    as_json = subprocess.run([sys.executable, "-c", LOADED_PROBE, "documents", "--index", str(sample_index), "--json"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert as_json.returncode == 0, as_json.stderr
+    assert as_json.stderr.splitlines()[-1] == "loaded:"
+    assert json_lines(as_json.stdout) == [d.to_dict() for d in docs]
