@@ -79,6 +79,8 @@ class Draft:
     abstained: bool
     answerer: str
     warnings: list[str] = field(default_factory=list)
+    # A figure computed by code: the calculation with each operand and its [n] (batch files give it a column).
+    calculation: str = ""
 
 
 class Answerer(Protocol):

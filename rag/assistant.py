@@ -156,6 +156,7 @@ class Assistant:
         answered = time.perf_counter()
         answer = Answer(question=question, text=draft.text, citations=draft.citations, hits=hits,
                         abstained=draft.abstained, answerer=draft.answerer, warnings=draft.warnings, id=id,
+                        calculation=draft.calculation,
                         timings={"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (answered - retrieved) * 1000})
         if draft.answerer == "extractive" and reader.name == "extractive":
             self._cache_answer(cache_key, answer)

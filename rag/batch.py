@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 INPUT_FORMATS = (".txt", ".csv", ".xlsx", ".jsonl")
 OUTPUT_FORMATS = (".jsonl", ".csv", ".xlsx")
-TABLE_COLUMNS = ["id", "question", "answer", "abstained", "sources", "cited_text", "error"]
+TABLE_COLUMNS = ["id", "question", "answer", "calculation", "abstained", "sources", "cited_text", "error"]
 
 ProgressCallback = Callable[["BatchProgress"], None]
 
@@ -553,7 +553,8 @@ def table_rows(records: list[dict]) -> tuple[list[str], list[list[str]]]:
         cited = "\n".join(f"[{c['n']}] {c['text']}" for c in citations)
         abstained = "" if "error" in r else ("yes" if r.get("abstained") else "no")
         fields = r.get("fields") or {}
-        rows.append([r["id"], r["question"], r.get("answer", ""), abstained, sources, cited, r.get("error", "")]
+        rows.append([r["id"], r["question"], r.get("answer", ""), r.get("calculation", ""), abstained, sources, cited,
+                     r.get("error", "")]
                     + [fields.get(name, "") for name in extra])
     return TABLE_COLUMNS + extra, rows
 
@@ -596,7 +597,7 @@ def render_xlsx(records: list[dict]) -> bytes:
                 # openpyxl stores any string starting with "=" as a formula; typed as a string, the cell
                 # shows the text exactly as asked and computes nothing.
                 cell.data_type = "s"
-    widths = {"id": 14, "question": 50, "answer": 70, "abstained": 10, "sources": 40, "cited_text": 80, "error": 30}
+    widths = {"id": 14, "question": 50, "answer": 70, "calculation": 50, "abstained": 10, "sources": 40, "cited_text": 80, "error": 30}
     for i, name in enumerate(header, start=1):
         sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = widths.get(name, 20)
     for row in sheet.iter_rows(min_row=2):

@@ -735,9 +735,10 @@ class Calculator:
         if (b.row.start, b.row.hit.doc_id) != (a.row.start, a.row.hit.doc_id):
             citations.append(citation_for(2, b.row.hit, b.row.start, b.row.end))
             second_n = 2
-        return Draft(text=f"{text} = {expression} ({a.row.label} {request.year} {shown[0]} [1]; {b.row.label} "
-                          f"{request.year} {shown[1]} [{second_n}])", citations=citations, abstained=False,
-                     answerer=answerer, warnings=[f"calculated from the rows {a.row.label!r} and {b.row.label!r}"])
+        text = (f"{text} = {expression} ({a.row.label} {request.year} {shown[0]} [1]; {b.row.label} "
+                f"{request.year} {shown[1]} [{second_n}])")
+        return Draft(text=text, citations=citations, abstained=False, answerer=answerer, calculation=text,
+                     warnings=[f"calculated from the rows {a.row.label!r} and {b.row.label!r}"])
 
     def asked_operation(self, question: str) -> str | None:
         """The operation a question asks for, read or not into a request this module computes."""
@@ -785,6 +786,6 @@ class Calculator:
         operands = ", ".join(f"{period} {written.strip()}" for written, period in calculation.operands)
         text = (f"{calculation.text} = {calculation.expression} ({_VERB[request.operation]} {best.row.label}: "
                 f"{operands} [1])")
-        return Draft(text=text, citations=[cited], abstained=False, answerer=answerer,
+        return Draft(text=text, citations=[cited], abstained=False, answerer=answerer, calculation=text,
                      warnings=[f"calculated from the row {best.row.label!r}"])
 

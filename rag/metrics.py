@@ -425,7 +425,7 @@ class MetricCalculator:
         else:
             year, calc, cited = parts[0]
             text = f"{calc} ({name}, {year}: {cited})"
-        return Draft(text=text, citations=citations, abstained=False, answerer=answerer,
+        return Draft(text=text, citations=citations, abstained=False, answerer=answerer, calculation=text,
                      warnings=[f"calculated {name} as {metric.text}"]), results
 
     def judgement(self, question: str) -> Judgement | None:
@@ -486,7 +486,7 @@ class MetricCalculator:
             text = f"{format_number(change, 2)}{unit} = {found[request.year][1]} - {found[request.previous][1]} ({said})"
         else:
             text = f"{found[request.year][1]} ({said})"
-        return (Draft(text=text, citations=citations, abstained=False, answerer=answerer,
+        return (Draft(text=text, citations=citations, abstained=False, answerer=answerer, calculation=text,
                       warnings=[f"{metric.names[0]} as the filing states it"]),
                 {year: value for year, (_, _, value) in found.items()})
 

@@ -139,6 +139,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     id: str | None = None
+    calculation: str = ""  # a computed figure's calculation, each operand with its [n]; "" for a quoted answer
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -153,6 +154,7 @@ class Answer:
             closest_matches=[h.to_dict() for h in self.hits] if self.abstained else [],
             timings={k: round(v, 1) for k, v in self.timings.items()},
             warnings=list(self.warnings),
+            calculation=self.calculation,
         )
         return data
 

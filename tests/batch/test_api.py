@@ -82,7 +82,7 @@ def test_upload_poll_and_download_in_every_format(client):
     xlsx = client.get(f"/v1/batch/{job['id']}/result", params={"format": "xlsx"})
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
-    assert [c.value for c in sheet[1]][:4] == ["id", "question", "answer", "abstained"] and sheet.max_row == 5
+    assert [c.value for c in sheet[1]][:4] == ["id", "question", "answer", "calculation"] and sheet.max_row == 5
 
 
 def test_a_file_without_the_question_column_is_refused_with_the_columns_found(client):

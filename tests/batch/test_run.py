@@ -46,7 +46,8 @@ def test_csv_output_is_a_table_with_sources_and_carried_columns(assistant, quest
     assert output.read_bytes().startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
     with output.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "question", "answer", "abstained", "sources", "cited_text", "error", "analyst"]
+    assert list(rows[0]) == ["id", "question", "answer", "calculation", "abstained", "sources", "cited_text", "error",
+                            "analyst"]
     by_id = {r["id"]: r for r in rows}
     check_answers(by_id)
     assert by_id["q1"]["sources"].startswith("[1] Guosen")

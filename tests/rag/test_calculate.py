@@ -376,3 +376,20 @@ def test_a_label_one_table_gives_twice_with_different_figures_is_an_abstention(c
     draft = calculator.answer(calculator.request("What is the change in RSUs granted from 2018 to 2019?"),
                               [table], "extractive")
     assert draft.abstained, draft.text
+
+
+def test_a_computed_answer_carries_its_calculation_to_the_batch_table(tmp_path):
+    """The answer, the API's JSON and a batch file's "calculation" column all hold the calculation with its
+    operands (TAT-QA dev, context 3ffd9053); a quoted answer leaves the column empty."""
+    from rag.assistant import Assistant
+    from rag.batch import table_rows
+
+    corpus = tmp_path / "sales.jsonl"
+    corpus.write_text(json.dumps({"doc_id": "sales", "title": "Net sales by contract type",
+                                  "text": SALES_BY_CONTRACT}) + "\n", encoding="utf-8")
+    assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
+    assistant.ingest([corpus])
+    answer = assistant.ask("What was the change in Other from 2018 to 2019?", answerer="extractive")
+    assert answer.calculation.startswith("-12.6 = 44.1 - 56.7") and answer.to_dict()["calculation"] == answer.calculation
+    header, rows = table_rows([{**answer.to_dict(), "id": "q1"}, {"id": "q2", "question": "Who?", "answer": "x"}])
+    assert rows[0][header.index("calculation")] == answer.calculation and rows[1][header.index("calculation")] == ""
