@@ -35,7 +35,7 @@ from pydantic import Field
 from rag.boilerplate import Boilerplate, load_boilerplate
 from rag.catalog import Catalog
 from rag.embed import Embedder
-from rag.errors import EmptyIndexError, FilterError
+from rag.errors import BadQuestionError, EmptyIndexError, FilterError
 from rag.lexical import has_fewer_tokens, is_chinese
 from rag.scope import DocumentNames
 from rag.settings import RetrieveSettings
@@ -236,8 +236,13 @@ class ReportRetriever(BaseRetriever):
 
     model_config = {"arbitrary_types_allowed": True}
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None) -> list[LCDocument]:
+        """`invoke(query, k=3)` overrides the constructor's k for one call, as LangChain's retrievers do. An empty
+        query is refused as `Assistant.search` refuses it: a ranking of nothing is no result."""
+        if not query.strip():
+            raise BadQuestionError("the question is empty")
         return [LCDocument(page_content=h.text, metadata={
                     "chunk_id": h.chunk_id, "doc_id": h.doc_id, "title": h.title, "source": h.source,
                     "page": h.page, "start": h.start, "end": h.end, "score": h.score, "rank": h.rank})
-                for h in self.retriever.retrieve(query, top_k=self.k, filters=self.filters)]
+                for h in self.retriever.retrieve(query, top_k=k or self.k, filters=self.filters)]
