@@ -5,9 +5,10 @@ The index holds the pages that hold each question's evidence (and the pages next
 each filing's first and last pages (its cover and contents, its signatures, exhibits and certifications: the
 boilerplate that names the company and the year on every line and must never be cited as evidence for a
 question about something else), cut from the real PDFs and read with the project's own PDF loader: this
-measures reading and verification on real filings. Each page is one document, "<filing>:p<N>" with N the 1-based page. Retrieval across the whole filings
-(1,209 pages, one index of all 14 PDFs) is measured apart: page hit@5 of the gold evidence page and filing hit@5,
-for the project's search beside plain BM25 over pages in the same run (`run_page_retrieval`).
+measures reading and verification on real filings. Each page is one document, "<filing>:p<N>" with N the
+1-based page. Retrieval across the whole filings (1,209 pages, one index of all 14 PDFs) is measured apart:
+page hit@5 of the gold evidence page and filing hit@5, for the project's search beside plain BM25 over pages in
+the same run (`run_page_retrieval`).
 
 Grading, as the task asks: a yes/no question by the first word of the answer; a number question by any figure
 of the answer within 1% of the gold number; span and free-form answers are counted as answered but not graded.
@@ -233,7 +234,8 @@ def boilerplate_cited(assistant, question: str, citations) -> list[str]:
     """The cited passages marked as boilerplate of a kind the question does not ask about, as "chunk_id (kind)"."""
     records = assistant.indexer.catalog.chunks([c.chunk_id for c in citations])
     asked = assistant.indexer.chunker.boilerplate.asked(question)
-    return sorted(f"{cid} ({r.boilerplate})" for cid, r in records.items() if r.boilerplate and r.boilerplate not in asked)
+    return sorted(f"{cid} ({r.boilerplate})" for cid, r in records.items()
+                  if r.boilerplate and r.boilerplate not in asked)
 
 
 def grade_suite_answer(question: dict, answer_text: str, abstained: bool) -> str:

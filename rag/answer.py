@@ -233,9 +233,9 @@ def says_more_than_names(profile: QuestionProfile, text: str) -> bool:
     those names and that period. A filing names the company and the year in its cover, its auditor's report,
     its certifications and on every page header: a sentence that shares only those with the question does not
     answer it ("Does Corning have positive working capital ...?" against "Corning Incorporated ... for the
-    fiscal year ended December 31, 2022"). A question naming no period, or no name, is left to the other checks: what it shares with a sentence
-    is then its subject's names (a product, a deal), or a period a paraphrase of its subject is dated by, and
-    either can be what the sentence is about."""
+    fiscal year ended December 31, 2022"). A question naming no period, or no name, is left to the other
+    checks: what it shares with a sentence is then its subject's names (a product, a deal), or a period a
+    paraphrase of its subject is dated by, and either can be what the sentence is about."""
     if profile.is_chinese or is_chinese(text):
         return True  # Chinese is held to most of the question's terms by the coverage check instead
     periods = [t for t in profile.tokens if t.isdigit() or t.capitalize() in MONTHS]

@@ -3,7 +3,7 @@
 In: .txt (one question per line), .csv / .xlsx (a `question` column, or another named by `column`; the other
 columns are carried through), .jsonl ({"id"?, "question", ...} per line).
 Out: .jsonl (the full Answer JSON per question, as `rag ask --json`), .csv / .xlsx (id, question, answer,
-abstained, sources, cited text, error, then the carried columns), and always a Markdown report beside it,
+calculation, abstained, sources, cited text, error, then the carried columns), and always a Markdown report beside it,
 OUTPUT.report.md. Every file is created as open() would create it (0666 less the umask).
 
 Resumable: every finished answer is appended to a journal (OUTPUT itself when it is .jsonl, else the sidecar
@@ -597,7 +597,8 @@ def render_xlsx(records: list[dict]) -> bytes:
                 # openpyxl stores any string starting with "=" as a formula; typed as a string, the cell
                 # shows the text exactly as asked and computes nothing.
                 cell.data_type = "s"
-    widths = {"id": 14, "question": 50, "answer": 70, "calculation": 50, "abstained": 10, "sources": 40, "cited_text": 80, "error": 30}
+    widths = {"id": 14, "question": 50, "answer": 70, "calculation": 50, "abstained": 10, "sources": 40,
+              "cited_text": 80, "error": 30}
     for i, name in enumerate(header, start=1):
         sheet.column_dimensions[openpyxl.utils.get_column_letter(i)].width = widths.get(name, 20)
     for row in sheet.iter_rows(min_row=2):

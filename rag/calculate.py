@@ -765,23 +765,25 @@ class Calculator:
         # (Rows of one document's different tables that tie are left to the passages' rank: on TAT-QA dev
         # arithmetic, abstaining on them as well took 10 wrong answers of 750 away over the whole corpus, and 13
         # right ones within the questions' own contexts.)
+        # One table with the same label twice ("Granted" under RSUs and under PSUs; "Net sales" under each
+        # segment) is as ambiguous: the label does not say which the question means, whichever comes first.
         for other in matches[1:]:
             if (other.label_share, other.precision) != (best.label_share, best.precision):
                 break
-            # One table with the same label twice ("Granted" under RSUs and under PSUs; "Net sales" under each
-            # segment): the label does not say which line item the question means, whichever comes first.
-            if other.row.hit.chunk_id == best.row.hit.chunk_id and other.row.label.lower() == best.row.label.lower():
-                rival = compute(request, other.row)
-                if rival is not None and rival.text != calculation.text:
-                    return abstention(answerer, f"the passage has two rows {best.row.label!r} (under different "
-                                                f"headings) with different figures ({calculation.text}; "
-                                                f"{rival.text}); name which")
-            if other.row.hit.doc_id != best.row.hit.doc_id:
-                rival = compute(request, other.row)
-                if rival is not None and rival.text != calculation.text:
-                    return abstention(answerer, f"rows of two documents fit {item!r} alike and give different "
-                                                f"figures ({best.row.hit.title}: {calculation.text}; "
-                                                f"{other.row.hit.title}: {rival.text}); name the report")
+            same_table = (other.row.hit.chunk_id == best.row.hit.chunk_id
+                          and other.row.label.lower() == best.row.label.lower())
+            if not same_table and other.row.hit.doc_id == best.row.hit.doc_id:
+                continue
+            rival = compute(request, other.row)
+            if rival is None or rival.text == calculation.text:
+                continue
+            if same_table:
+                return abstention(answerer, f"the passage has two rows {best.row.label!r} (under different "
+                                            f"headings) with different figures ({calculation.text}; {rival.text}); "
+                                            "name which")
+            return abstention(answerer, f"rows of two documents fit {item!r} alike and give different figures "
+                                        f"({best.row.hit.title}: {calculation.text}; {other.row.hit.title}: "
+                                        f"{rival.text}); name the report")
         cited = citation_for(1, best.row.hit, best.row.start, best.row.end)
         operands = ", ".join(f"{period} {written.strip()}" for written, period in calculation.operands)
         text = (f"{calculation.text} = {calculation.expression} ({_VERB[request.operation]} {best.row.label}: "

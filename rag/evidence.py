@@ -37,9 +37,11 @@ _BECAUSE = re.compile(
 # "in 26" and "end of 26" are years, not figures.
 _SHORT_YEAR = re.compile(r"\b(?:in|of|by|from|to|since)\s+(\d{2})\b(?![.%\d])")
 # A statement's period and dates are no figure: "Three Months Ended June 30, 2023", "as of 31 December 2019".
-_MONTH_NAMES = "|".join(m[:3] + r"[a-z]*\.?" for m in MONTHS)
-_PERIOD_TEXT = re.compile(rf"\b(?:three|six|nine|twelve|fifty-two|fifty-three|\d{{1,2}})[- ](?:months?|weeks?) (?:ended|ending)\b|"
-                          rf"\b(?:{_MONTH_NAMES}) \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTH_NAMES})", re.IGNORECASE)
+# Month names whole or as written short ("Sept."), never a word they begin: "decreased 15%" is a figure.
+_MONTH_NAMES = "|".join([*MONTHS, *(m[:3] for m in MONTHS), "Sept"])
+_PERIOD_TEXT = re.compile(rf"\b(?:three|six|nine|twelve|fifty-two|fifty-three|\d{{1,2}})[- ](?:months?|weeks?) "
+                          rf"(?:ended|ending)\b|\b(?:{_MONTH_NAMES})\b\.? \d{{1,2}}\b|\b\d{{1,2}} (?:{_MONTH_NAMES})\b",
+                          re.IGNORECASE)
 # Words that say something changed: what a growth question needs from the sentence that answers it.
 _CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|increas\w*|ris(?:e|es|ing|en)|rose|climb\w*|declin\w*|fall\w*|fell|"
                      r"drop\w*|decreas\w*|up|down|expand\w*|contract\w*|gain\w*|surg\w*|jump\w*|cagr|yoy|y/y|"

@@ -240,3 +240,10 @@ def test_a_word_the_sentence_writes_in_another_form_is_shared():
 def test_a_statement_s_periods_and_dates_are_no_figure(sentence, figure):
     from rag.evidence import has_non_year_figure
     assert has_non_year_figure(sentence) is figure
+
+
+def test_a_word_a_month_s_abbreviation_begins_keeps_its_figure():
+    """FinanceBench dev, General Mills's fiscal 2020 10-K: "decreased 3" is no "Dec 3"."""
+    from rag.evidence import has_non_year_figure
+    assert has_non_year_figure("Segment operating profit decreased 3 percent on a constant-currency basis in fiscal "
+                               "2020 compared to fiscal 2019.")
