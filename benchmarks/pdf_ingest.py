@@ -2,10 +2,13 @@
 Run: .venv/bin/python benchmarks/pdf_ingest.py [--pages 400] [--files AMCOR_2023_10K BLOCK_2020_10K]
 
 Reads the FinanceBench dev PDFs in place (../shared/data/financebench-dev/pdfs, never copied) and ingests them
-into a temp index with the packaged embedder, as `rag ingest` does. Prints pages/min for the whole ingest (load,
-chunk, embed, write), the load and chunk share of it, chunks and units per page and how many texts the encoder
-was given, then the raw fp32 encode time of the chunk texts alone (one call, same model in fp32, same threads)
-and the ratio of ingest time to it: the ratio says how much work beyond encoding each chunk once ingest costs.
+three times into temp indexes with the packaged embedder, as `rag ingest` does: unit vectors (sentences, table
+rows) made at ingest in fp32 (the earlier way), unit vectors left for questions in fp32 (what an AVX2-only CPU
+runs), and left for questions in the automatic precision; after each, searches the FinanceBench questions about
+those filings in turn (the first questions over a new index make the unit vectors of the chunks they find). Prints pages/min for each whole ingest (load, chunk, embed, write), the load and chunk
+share, chunks and units per page and how many texts the encoder was given, then the raw fp32 encode time of the
+chunk texts alone (one call, same model in fp32, same threads) and the ratio of each ingest's time to it: the
+ratio says how much work beyond encoding each chunk once ingest costs.
 """
 
 from __future__ import annotations
@@ -61,6 +64,30 @@ def pick_files(names: list[str] | None, max_pages: int | None) -> list[tuple[Pat
     return picked
 
 
+def ingest_once(folder: Path, home: Path, precision: str, unit_vectors: str, pages: int,
+                questions: list[str]) -> dict:
+    settings = Settings(home=home)
+    settings.embed.precision, settings.embed.unit_vectors = precision, unit_vectors
+    assistant = Assistant.from_settings(settings)
+    counting = CountingEmbedder(assistant.embedder)
+    assistant.indexer.embedder = assistant.retriever.embedder = counting
+    counting.inner.embed_documents(["warm up the encoder"] * 32)
+    started = time.perf_counter()
+    report = assistant.ingest([folder])
+    ingest_s = time.perf_counter() - started
+    if report.failed:
+        print("failed:", report.failed)
+    encoder_s, texts = counting.seconds, counting.texts
+    # Where units wait for questions, the first questions pay for the units of the chunks they find.
+    searches = []
+    for question in questions:
+        started = time.perf_counter()
+        assistant.search(question)
+        searches.append(time.perf_counter() - started)
+    return {"label": f"{counting.inner.precision} ({precision}), unit vectors at {unit_vectors}", "s": ingest_s,
+            "pages/min": pages / ingest_s * 60, "encoder_s": encoder_s, "texts": texts, "searches": searches}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--pages", type=int, default=None, help="stop adding files past this many pages")
@@ -70,36 +97,29 @@ def main() -> None:
     if not files:
         raise SystemExit(f"no PDFs found under {PDFS}")
     pages = sum(p for _, p in files)
+    from rag.load import load_file
+
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         folder = work / "pdfs"
         folder.mkdir()
         for path, _ in files:
             (folder / path.name).symlink_to(path)
-        assistant = Assistant.from_settings(Settings(home=work / "index"))
-        counting = CountingEmbedder(assistant.embedder)
-        assistant.indexer.embedder = counting
-        counting.inner.embed_documents(["warm up the encoder"] * 32)
-        multilingual = None
-        if getattr(assistant.indexer, "multilingual", None) is not None:
-            multilingual = CountingEmbedder(assistant.indexer.multilingual)
-            assistant.indexer.multilingual = multilingual
-            multilingual.inner.embed_documents(["warm up the encoder"])
-
-        from rag.load import load_file
-
+        chunker = Assistant.from_settings(Settings(home=work / "probe")).indexer.chunker
         started = time.perf_counter()
         docs = [doc for path, _ in files for doc in load_file(path, path.stem)]
         load_s = time.perf_counter() - started
         started = time.perf_counter()
-        chunks = [c for doc in docs for c in assistant.indexer.chunker.chunk(doc)]
+        chunks = [c for doc in docs for c in chunker.chunk(doc)]
         chunk_s = time.perf_counter() - started
+        # The earlier way first (every unit encoded on its own), then pooled units in fp32 (an AVX2-only CPU) and
+        # in the automatic precision (bf16 where the CPU multiplies it), each into an index of its own.
+        from evals.financebench import load_questions
 
-        started = time.perf_counter()
-        report = assistant.ingest([folder])
-        ingest_s = time.perf_counter() - started
-        if report.failed:
-            print("failed:", report.failed)
+        stems = {path.stem for path, _ in files}
+        questions = [q["question"] for q in load_questions() if q["doc_name"] in stems]
+        runs = [ingest_once(folder, work / f"index-{n}", precision, units, pages, questions)
+                for n, (precision, units) in enumerate([("fp32", "ingest"), ("fp32", "question"), ("auto", "question")])]
 
         texts = [c.indexed_text for c in chunks]
         fp32 = SentenceTransformerEmbedder(packaged_model_path(), precision="fp32")
@@ -109,18 +129,19 @@ def main() -> None:
         encode_s = time.perf_counter() - started
 
     units = sum(len(c.units) for c in chunks)
-    print(f"files {len(files)}, pages {pages}; ingest encodes in {counting.inner.precision} "
-          f"(RAG_EMBED__PRECISION, auto: bf16 where the CPU has avx512_bf16 or AMX)")
-    print(f"ingest {ingest_s:.1f} s = {pages / ingest_s * 60:.0f} pages/min "
-          f"(load {load_s:.1f} s, chunk {chunk_s:.1f} s, encoder {counting.seconds:.1f} s on {counting.texts} texts)")
     unit_vectors = sum(len(c.unit_vector_ids) if c.unit_vector_ids is not None else len(c.units) for c in chunks)
-    if multilingual is not None:
-        print(f"  of which the multilingual encoder {multilingual.seconds:.1f} s on {multilingual.texts} texts "
-              "(RAG_EMBED__CROSS_LINGUAL=false leaves it to Chinese chunks)")
+    print(f"files {len(files)}, pages {pages}; load {load_s:.1f} s, chunk {chunk_s:.1f} s")
     print(f"chunks {len(chunks)} ({len(chunks) / pages:.2f}/page), units {units} ({units / pages:.2f}/page), "
           f"unit vectors {unit_vectors} ({unit_vectors / pages:.2f}/page)")
-    print(f"raw fp32 encode of the {len(texts)} chunk texts: {encode_s:.1f} s; ingest / raw encode = "
-          f"{ingest_s / encode_s:.2f}")
+    print(f"raw fp32 encode of the {len(texts)} chunk texts: {encode_s:.1f} s = {pages / encode_s * 60:.0f} pages/min")
+    for run in runs:
+        print(f"ingest {run['label']}: {run['s']:.1f} s = {run['pages/min']:.0f} pages/min (encoder "
+              f"{run['encoder_s']:.1f} s on {run['texts']} texts); ingest / raw fp32 encode = {run['s'] / encode_s:.2f}")
+        if run["searches"]:
+            took = sorted(run["searches"])
+            print(f"  then {len(took)} FinanceBench questions about these filings searched in turn: first "
+                  f"{run['searches'][0]:.2f} s, median {took[len(took) // 2]:.2f} s, max {took[-1]:.2f} s, "
+                  f"all {sum(took):.1f} s")
 
 
 if __name__ == "__main__":

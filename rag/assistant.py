@@ -49,7 +49,8 @@ class Assistant:
         self.store = store
         self.embedder = embedder
         self.indexer = Indexer(catalog, store, embedder, Chunker(settings.chunk), multilingual=multilingual,
-                               cross_lingual=settings.embed.cross_lingual)
+                               cross_lingual=settings.embed.cross_lingual,
+                               units_at_ingest=settings.embed.unit_vectors == "ingest")
         self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve, multilingual=multilingual,
                                          boilerplate=self.indexer.chunker.boilerplate)
         self._models: dict[str, ChatModel] = {}

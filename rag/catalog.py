@@ -63,7 +63,10 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS units (
     rowid INTEGER PRIMARY KEY,
     chunk_id TEXT NOT NULL REFERENCES chunks(chunk_id) ON DELETE CASCADE,
-    doc_id TEXT NOT NULL
+    doc_id TEXT NOT NULL,
+    -- The unit as it is encoded (a row headed by its table's title). NULL: written before texts were kept;
+    -- stored_chunk_units rebuilds it from the chunk.
+    text TEXT
 );
 CREATE INDEX IF NOT EXISTS units_doc ON units(doc_id);
 -- Deleting a chunk makes SQLite look up the units that reference it (the foreign key), and the backfill asks
@@ -136,11 +139,9 @@ class Catalog:
             for column, kind in (("section", "TEXT NOT NULL DEFAULT ''"), ("lang", "TEXT NOT NULL DEFAULT 'en'"),
                                  ("boilerplate", "TEXT")):
                 if column not in columns:
-                    try:
-                        self._conn.execute(f"ALTER TABLE chunks ADD COLUMN {column} {kind}")
-                    except sqlite3.OperationalError as exc:  # another process added it first
-                        if "duplicate column" not in str(exc):
-                            raise
+                    self._add_column("chunks", column, kind)
+            if "text" not in {row[1] for row in self._conn.execute("PRAGMA table_info(units)")}:
+                self._add_column("units", "text", "TEXT")
             # Asked on every English question: the partial index must match the query's own `lang = 'zh'` term,
             # or SQLite scans every chunk (5.5 ms a question at 30k chunks).
             self._conn.execute("DROP INDEX IF EXISTS chunks_lang")
@@ -152,6 +153,13 @@ class Catalog:
         self._lexical_seen = self.data_version()
         if self.lexical.count("chunks") == 0 and self._query("SELECT 1 FROM chunks LIMIT 1"):
             self._rebuild_lexical()
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        try:
+            self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
     def _rebuild_lexical(self) -> None:
         """Index the chunks of a catalog written when BM25 lived in SQLite's FTS5 tables, and drop those."""
@@ -278,8 +286,27 @@ class Catalog:
 
     @staticmethod
     def _insert_units(conn: sqlite3.Connection, chunk: Chunk) -> None:
-        conn.executemany("INSERT INTO units (chunk_id, doc_id) VALUES (?, ?)",
-                         [(chunk.chunk_id, chunk.doc_id)] * len(chunk.units))
+        conn.executemany("INSERT INTO units (chunk_id, doc_id, text) VALUES (?, ?, ?)",
+                         [(chunk.chunk_id, chunk.doc_id, unit) for unit in chunk.units])
+
+    def unit_texts(self, chunk_ids: list[str]) -> dict[str, list[str]]:
+        """Each chunk's units in order, as written at ingest; rebuilt from the chunk's text and context where an
+        older catalog kept no unit texts. Chunks without units are left out."""
+        found: dict[str, list[str | None]] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i : i + 500]
+            for chunk_id, text in self._query(f"SELECT chunk_id, text FROM units WHERE chunk_id IN "
+                                              f"({','.join('?' * len(part))}) ORDER BY rowid", tuple(part)):
+                found.setdefault(chunk_id, []).append(text)
+        old = [cid for cid, texts in found.items() if any(t is None for t in texts)]
+        if old:
+            from rag.chunk import stored_chunk_units
+
+            records = self.chunks(old)
+            for cid in old:
+                if cid in records:
+                    found[cid] = stored_chunk_units(records[cid].text, records[cid].context)
+        return {cid: [t or "" for t in texts] for cid, texts in found.items()}
 
     def chunks_without_units(self) -> list[Chunk]:
         """Ready chunks that have no units (written before units existed), units not filled in."""

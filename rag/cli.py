@@ -117,12 +117,16 @@ def ingest(
 
     try:
         assistant = open_assistant(make_settings(index, chroma_url))
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[chunks]} chunks"),
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[chunks]} chunks, {task.fields[pages]} pages, {task.fields[rate]}"),
                       TimeRemainingColumn(), console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
-            task = bar.add_task("files", total=None, chunks=0)
+            task = bar.add_task("files", total=None, chunks=0, pages=0, rate="")
 
             def on_progress(p) -> None:
-                bar.update(task, total=p.files_total, completed=p.files_done, chunks=p.chunks_embedded)
+                elapsed = bar.tasks[task].elapsed or 0.0
+                rate = f"{p.pages_written / elapsed * 60:.0f} pages/min" if p.pages_written and elapsed > 1 else ""
+                bar.update(task, total=p.files_total, completed=p.files_done, chunks=p.chunks_embedded,
+                           pages=p.pages_written, rate=rate)
 
             report = assistant.ingest(paths, prune=prune, on_progress=on_progress)
     except RagError as exc:

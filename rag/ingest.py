@@ -36,13 +36,17 @@ class IngestProgress:
     files_total: int
     chunks_embedded: int
     current: str = ""
+    # Pages of the documents written so far (a text without pages counts as one): what a long PDF ingest's rate
+    # is read in.
+    pages_written: int = 0
 
 
 class Indexer:
     """Keeps Chroma and the catalog in step with a set of files."""
 
     def __init__(self, catalog: Catalog, store: VectorStore, embedder: Embedder, chunker: Chunker,
-                 batch_chunks: int = 512, multilingual: Embedder | None = None, cross_lingual: bool = False) -> None:
+                 batch_chunks: int = 512, multilingual: Embedder | None = None, cross_lingual: bool = False,
+                 units_at_ingest: bool = False) -> None:
         self.catalog = catalog
         self.store = store
         self.embedder = embedder
@@ -51,6 +55,9 @@ class Indexer:
         # Chinese chunks go to the multilingual encoder only: the English one reads their Hanzi as [UNK].
         self.multilingual = multilingual
         self.cross_lingual = cross_lingual and multilingual is not None
+        # Otherwise a unit's vector is made when a question first finds its chunk (HybridRetriever), and the
+        # encoder reads each chunk once here. Units and vectors alike are the same either way: not fingerprinted.
+        self.units_at_ingest = units_at_ingest
         # Part of every content hash, so changing the chunking, the tokens or an encoder re-indexes everything.
         # "units+sections": indexes built before chunks had units and sections are redone on the next ingest.
         languages = f"/{multilingual.name}/{'cross' if self.cross_lingual else 'zh'}" if multilingual else ""
@@ -171,25 +178,16 @@ class Indexer:
         """Give units to chunks indexed before units existed, wherever their files are now (uploads, folders
         not named in this run): without them such chunks would rank below every other. Returns their number.
 
-        Unit vectors are written before the catalog rows, under fixed ids, so a crash in between is mended by
-        the next run writing the same ids again."""
+        Unit vectors (where made at ingest) are written before the catalog rows, under fixed ids, so a crash in
+        between is mended by the next run writing the same ids again."""
         missing = self.catalog.chunks_without_units()
         done = 0
         for i in range(0, len(missing), self.batch_chunks):
             chunks = missing[i : i + self.batch_chunks]
             for chunk in chunks:
                 chunk.units = stored_chunk_units(chunk.text, chunk.context)
-                chunk.unit_vector_ids = units_to_embed(chunk.units, chunk.text)
-            texts = [chunk.units[n] for chunk in chunks for n in _vector_ids(chunk)]
-            vectors = _embed_once(self.embedder, texts) if texts else []
-            unit_vectors, position = [], 0
-            lenders = self.store.vectors([c.chunk_id for c in chunks if c.units and not c.unit_vector_ids])
-            for chunk in chunks:
-                unit_vectors.append(vectors[position : position + len(_vector_ids(chunk))])
-                position += len(_vector_ids(chunk))
-                if chunk.chunk_id in lenders:
-                    unit_vectors[-1] = _lend_chunk_vector(chunk, lenders[chunk.chunk_id])
-            self.store.upsert_units(chunks, unit_vectors)
+            if self.units_at_ingest:
+                write_unit_vectors(chunks, self.embedder, self.store)
             self.catalog.add_units(chunks)
             done += len(chunks)
         if done:
@@ -235,14 +233,15 @@ class Indexer:
         languages = ["zh" if self.multilingual and is_chinese(chunk.text) else "en" for _, chunk in all_items]
         items = [item for item, lang in zip(all_items, languages) if lang == "en"]
         # One encoder call for chunks and units alike keeps its batches full.
-        embedded = [[chunk.units[n] for n in _vector_ids(chunk)] for _, chunk in items]
+        embedded = [[chunk.units[n] for n in _vector_ids(chunk)] if self.units_at_ingest else []
+                    for _, chunk in items]
         texts = [chunk.indexed_text for _, chunk in items] + [unit for units in embedded for unit in units]
         encoded = _embed_once(self.embedder, texts)
         vectors, unit_vectors, position = encoded[: len(items)], [], len(items)
         for (_, chunk), units, vector in zip(items, embedded, vectors):
             unit_vectors.append(encoded[position : position + len(units)])
             position += len(units)
-            if not units and chunk.units:
+            if not units and chunk.units and self.units_at_ingest:
                 unit_vectors[-1] = _lend_chunk_vector(chunk, vector)
         if self.multilingual:
             # Written before the chunk collection, like units: a chunk is found once all its vectors are in.
@@ -250,7 +249,7 @@ class Indexer:
                       if lang == "zh" or self.cross_lingual]
             self.store.upsert_multilingual(
                 spoken, _embed_once(self.multilingual, [chunk.indexed_text for chunk, _ in spoken]))
-        self.store.upsert(items, vectors, unit_vectors)
+        self.store.upsert(items, vectors, unit_vectors if self.units_at_ingest else None)
         self.catalog.write_ready([(doc, h, chunks) for doc, h, chunks, _ in batch])
         for _, _, chunks, existed in batch:
             if existed:
@@ -259,6 +258,7 @@ class Indexer:
                 report.added += 1
             report.chunks += len(chunks)
         progress.chunks_embedded += len(all_items)
+        progress.pages_written += sum(max(1, len(doc.pages)) for doc, _, _, _ in batch)
         if on_progress:
             on_progress(progress)
 
@@ -281,6 +281,25 @@ class Indexer:
         self.catalog.mark_pending([(d, records[d].source, records[d].content_hash) for d in doc_ids if d in records])
         self.store.delete_documents(doc_ids)
         self.catalog.delete_documents(doc_ids)
+
+
+def write_unit_vectors(chunks: list[Chunk], embedder: Embedder, store: VectorStore) -> list[list[list[float]]]:
+    """Encode and store the vectors of stored chunks' units (`chunk.units` set): the rows and long sentences
+    (units_to_embed), or the chunk's own vector where none qualifies. Returns them, one list per chunk, in the
+    order of `chunk.unit_vector_ids`. Written under fixed ids: writing them twice changes nothing."""
+    for chunk in chunks:
+        chunk.unit_vector_ids = units_to_embed(chunk.units, chunk.text)
+    texts = [chunk.units[n] for chunk in chunks for n in _vector_ids(chunk)]
+    vectors = _embed_once(embedder, texts) if texts else []
+    unit_vectors, position = [], 0
+    lenders = store.vectors([c.chunk_id for c in chunks if c.units and not c.unit_vector_ids])
+    for chunk in chunks:
+        unit_vectors.append(vectors[position : position + len(_vector_ids(chunk))])
+        position += len(_vector_ids(chunk))
+        if chunk.chunk_id in lenders:
+            unit_vectors[-1] = _lend_chunk_vector(chunk, lenders[chunk.chunk_id])
+    store.upsert_units(chunks, unit_vectors)
+    return unit_vectors
 
 
 def _vector_ids(chunk: Chunk) -> list[int]:

@@ -36,11 +36,12 @@ from rag.boilerplate import Boilerplate, load_boilerplate
 from rag.catalog import Catalog
 from rag.embed import Embedder
 from rag.errors import BadQuestionError, EmptyIndexError, FilterError
+from rag.ingest import write_unit_vectors
 from rag.lexical import has_fewer_tokens, is_chinese
 from rag.scope import DocumentNames
 from rag.settings import RetrieveSettings
 from rag.store import VectorStore
-from rag.types import Hit
+from rag.types import Chunk, Hit
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class HybridRetriever:
         # Analysts and dashboards repeat questions; the query embedding is the costliest step of a search.
         self._query_vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # Two questions finding the same new chunks encode their units once.
+        self._units_lock = threading.Lock()
         self._names: tuple[tuple[int, int], DocumentNames] | None = None
 
     def named_documents(self, question: str) -> set[str]:
@@ -212,12 +215,48 @@ class HybridRetriever:
                         (self.settings.multilingual_weight_zh if chinese else self.settings.multilingual_weight_en,
                          across)]
             if query_vector is not None:
-                rankings.append((self.settings.unit_dense_weight,
-                                 self.store.query_units(query_vector, candidates, doc_ids)))
+                found_by = list(dict.fromkeys(cid for _, ranking in rankings for cid, _ in ranking))
+                rankings.append((self.settings.unit_dense_weight, self._unit_ranking(query_vector, found_by, candidates)))
         else:
             # The baselines rank whole chunks by one signal each, at full weight.
             rankings = [(1.0, (dense or across) if mode == "dense" else lexical)]
         return rankings, {**dict(across), **dict(dense)}
+
+
+    def _unit_ranking(self, query_vector: list[float], chunk_ids: list[str], limit: int) -> list[tuple[str, float]]:
+        """The chunks among `chunk_ids` (those the other rankings found) by their best unit's similarity.
+
+        Only found chunks take part: on TAT-QA dev that ranked the evidence in the top 5 for 0.862 of questions,
+        against 0.856 when every unit of the corpus was ranked, so no unit needs a vector before a question finds
+        its chunk. Vectors not yet made (Indexer without units_at_ingest) are made here and stored."""
+        if not chunk_ids:
+            return []
+        vectors = self.store.units_of(chunk_ids)
+        missing = [cid for cid in chunk_ids if cid not in vectors]
+        if missing:
+            with self._units_lock:
+                vectors.update(self._make_unit_vectors(missing))
+        query = np.asarray(query_vector, dtype=np.float32)
+        # In the order the other rankings found them, so that equal units (a row repeated in overlapping chunks)
+        # rank the same whether their vectors were made at ingest or now.
+        best = {cid: float(np.max(np.asarray(vectors[cid], dtype=np.float32) @ query))
+                for cid in chunk_ids if vectors.get(cid)}
+        return sorted(best.items(), key=lambda item: -item[1])[:limit]
+
+    def _make_unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]:
+        # Another question may have made some while this one waited for the lock.
+        made = self.store.units_of(chunk_ids)
+        wanted = [cid for cid in chunk_ids if cid not in made]
+        texts = self.catalog.unit_texts(wanted)
+        records = self.catalog.chunks(list(texts))
+        # Chinese chunks have no English vectors: the English encoder reads Hanzi as [UNK].
+        chunks = [Chunk(chunk_id=cid, doc_id=r.doc_id, index=r.index, text=r.text, start=r.start, end=r.end,
+                        page=r.page, context=r.context, units=texts[cid])
+                  for cid, r in records.items() if not is_chinese(r.text)]
+        if chunks:
+            log.debug("encoding the units of %d chunk(s) a question found first", len(chunks))
+            made.update(zip((c.chunk_id for c in chunks), write_unit_vectors(chunks, self.embedder, self.store)))
+        return made
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

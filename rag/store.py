@@ -32,6 +32,8 @@ class VectorStore(Protocol):
 
     def upsert_multilingual(self, items: list[tuple[Chunk, str]], vectors: list[list[float]]) -> None: ...
 
+    def units_of(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]: ...
+
     def query_multilingual(self, vector: list[float], limit: int, doc_ids: set[str] | None,
                            chinese_only: bool = False) -> list[tuple[str, float]]: ...
 
@@ -211,6 +213,20 @@ class ChromaStore:
 
     def multilingual_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
         return self._vectors(self._multilingual, chunk_ids)
+
+    def units_of(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]:
+        """The stored unit vectors of each chunk among `chunk_ids` that has any."""
+        found: dict[str, list[list[float]]] = {}
+        for i in range(0, len(chunk_ids), FILTER_PART):
+            part = chunk_ids[i : i + FILTER_PART]
+            where = {"chunk_id": part[0]} if len(part) == 1 else {"chunk_id": {"$in": part}}
+            try:
+                result = self._units.get(where=where, include=["embeddings"])
+            except Exception as exc:
+                raise StoreError(f"Chroma read failed: {exc}") from exc
+            for unit_id, vector in zip(result["ids"], result["embeddings"]):
+                found.setdefault(unit_id.rsplit("/", 1)[0], []).append(list(vector))
+        return found
 
     def unit_vectors(self, unit_ids: list[str]) -> dict[str, list[float]]:
         """Vectors of units by id ("<chunk_id>/<n>", n counting the chunk's units from 0)."""

@@ -107,6 +107,15 @@ def kill_ingest_at(home: Path, folder: Path, event_number: int, *extra: str) -> 
     return events
 
 
+@pytest.fixture(scope="module", autouse=True)
+def units_at_ingest():
+    """Unit vectors written at ingest, in this process and the CLI's: writes a kill must never leave half done.
+    (By default they wait for the first question that finds their chunk, and an ingest writes none.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAG_EMBED__UNIT_VECTORS", "ingest")
+        yield
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory):
     """Snapshots of clean runs over version 1 and version 2 of the corpus."""

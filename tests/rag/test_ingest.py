@@ -14,6 +14,7 @@ from tests.fixtures.documents import (
 
 from rag.assistant import Assistant
 from rag.errors import LoadError, RagError
+from rag.load import iter_files, load_file
 
 
 class CountingEmbedder:
@@ -115,7 +116,6 @@ def test_chunks_indexed_before_units_get_them_on_the_next_ingest(open_index, cor
     whatever path the next ingest names."""
     first = open_index()
     first.ingest([corpus_copy])
-    expected = sorted(first.store.all_unit_ids())
     question = "How much will global AI server shipments grow in 2026?"
     best_before = first.search(question, k=1)[0].chunk_id
     # Take the index back to its pre-units state.
@@ -130,7 +130,8 @@ def test_chunks_indexed_before_units_get_them_on_the_next_ingest(open_index, cor
     again = open_index()
     again.ingest([other])
     assert again.catalog.chunks_without_units() == []
-    assert set(expected) <= set(again.store.all_unit_ids())
+    chunk_ids = again.catalog.chunk_ids()
+    assert set(again.catalog.unit_texts(chunk_ids)) == set(chunk_ids)
     assert_consistent(again)
     assert again.search(question, k=1)[0].chunk_id == best_before
 
@@ -171,15 +172,49 @@ def test_unchanged_files_cost_no_embedding(open_index, corpus_copy):
     report = first.ingest([corpus_copy])
     units = first.catalog._query("SELECT count(*) FROM units")[0][0]
     unit_vectors = len(first.store.all_unit_ids())
-    # Every chunk is embedded once, and of its units (sentences, table rows) only the rows and the sentences
-    # long enough to matter, each distinct text once.
-    assert report.added == 1 and first.embedder.texts <= report.chunks + unit_vectors
-    assert units > unit_vectors > report.chunks > 0
+    # Every chunk is embedded once; its units (sentences, table rows) wait for a question that finds it.
+    assert report.added == 1 and first.embedder.texts <= report.chunks
+    assert units > report.chunks > 0 and unit_vectors == 0
     again = open_index()
     report = again.ingest([corpus_copy])
     assert report.to_dict() == {"added": 0, "updated": 0, "unchanged": 1, "removed": 0, "failed": [], "chunks": 0}
     assert again.embedder.texts == 0
     assert_consistent(again)
+
+
+def test_unit_vectors_wait_for_the_question_that_finds_their_chunk(tmp_path, mixed_folder):
+    """Ingest encodes each chunk once; a question makes the unit vectors of the chunks it finds, once, and keeps
+    them; the ranking is the one an index with every unit vector made at ingest gives."""
+    question = "What were the revenue and margin figures?"
+    found = {}
+    for mode in ("ingest", "question"):
+        settings = make_settings(tmp_path / mode)
+        # fp32 both ways: bf16 batches at ingest and small fp32 ones at question time differ by rounding.
+        settings.embed.unit_vectors, settings.embed.precision = mode, "fp32"
+        assistant = Assistant.from_settings(settings)
+        counting = CountingEmbedder(assistant.embedder)
+        assistant.embedder = assistant.indexer.embedder = assistant.retriever.embedder = counting
+        report = assistant.ingest([mixed_folder])
+        stored = len(assistant.store.all_unit_ids())
+        if mode == "question":
+            assert counting.texts <= report.chunks and stored == 0
+        else:
+            assert counting.texts > report.chunks and stored > 0
+        before = counting.texts
+        found[mode] = [h.chunk_id for h in assistant.search(question, k=3)]
+        if mode == "question":
+            made = len(assistant.store.all_unit_ids())
+            assert counting.texts > before and made > 0
+            assistant.retriever._query_vectors.clear()
+            again = counting.texts
+            assert [h.chunk_id for h in assistant.search(question, k=3)] == found[mode]
+            # The second time only the question is encoded (embed_query, not counted): the units are stored.
+            assert counting.texts == again and len(assistant.store.all_unit_ids()) == made
+        else:
+            assert counting.texts == before
+        assert_consistent(assistant)
+        assistant.catalog.close()
+    assert found["question"] == found["ingest"]
 
 
 def test_changed_file_replaces_its_chunks(open_index, corpus_copy):
@@ -267,10 +302,18 @@ def test_missing_path_changes_nothing(open_index, corpus_copy, tmp_path):
 def test_progress_reports_files_and_chunks(open_index, mixed_folder):
     events = []
     assistant = open_index()
-    assistant.ingest([mixed_folder], on_progress=lambda p: events.append((p.files_done, p.files_total,
-                                                                         p.chunks_embedded)))
+    pages = []
+
+    def record(p) -> None:
+        events.append((p.files_done, p.files_total, p.chunks_embedded))
+        pages.append(p.pages_written)
+
+    assistant.ingest([mixed_folder], on_progress=record)
+    docs = [d for path in iter_files([mixed_folder]) for d in load_file(path, path.name)]
     assert events[-1][0] == events[-1][1] == 5
     assert max(e[2] for e in events) == assistant.catalog.chunk_count()
+    # Pages written, for a rate in pages a minute: every page of a paged file, one for a text without pages.
+    assert pages[-1] == sum(max(1, len(d.pages)) for d in docs) and pages == sorted(pages)
 
 
 def test_a_file_keeps_its_doc_id_however_it_is_named(fresh_assistant, tmp_path):
