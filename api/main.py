@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
 
-from api.errors import document_errors, error_response, install_error_handlers
-from api.metrics import Metrics
-from api.routes import batch, chat, documents, health, openai
-from api.service import ChatService
+from .errors import document_errors, error_response, install_error_handlers
+from .metrics import Metrics
+from .routes import batch, chat, documents, health, openai
+from .service import ChatService
 from rag.conversation import ConversationStore
 from rag.settings import Settings, get_settings
 
@@ -57,7 +57,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.slack.bot_token or settings.slack.signing_secret:
         # Imported only when configured: slack-bolt is the optional `slack` extra.
-        from api.slack import mount_slack
+        from .slack import mount_slack
 
         mount_slack(app, assistant, settings)  # POST /slack/events, HTTP Events mode
 
