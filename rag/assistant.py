@@ -23,7 +23,7 @@ from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
 from rag.embed import Embedder, build_embedder, build_multilingual_embedder
-from rag.errors import AnswererError, BadQuestionError, RagError
+from rag.errors import AnswererError, BadQuestionError, NotFoundError, RagError
 from rag.ingest import Indexer, ProgressCallback
 from rag.metrics import MetricCalculator
 from rag.models import default_llm_path, qwen_parts_installed
@@ -99,7 +99,7 @@ class Assistant:
     def remove(self, doc_id: str) -> None:
         with self._writing():
             if self.catalog.document(doc_id) is None:
-                raise RagError(f"no indexed document has doc_id {doc_id!r}")
+                raise NotFoundError(f"no indexed document has doc_id {doc_id!r}")
             try:
                 self.indexer.remove([doc_id])
             finally:
