@@ -9,12 +9,13 @@ import queue
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
+
+from cachetools import LRUCache
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
 from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
@@ -60,7 +61,7 @@ class Assistant:
         # cache that every ingest or removal invalidates: this process's by bumping the generation, another
         # process's through the catalog's data_version (see _index_version).
         self._generation = 0
-        self._answer_cache: OrderedDict[tuple, Answer] = OrderedDict()
+        self._answer_cache: LRUCache[tuple, Answer] = LRUCache(maxsize=ANSWER_CACHE_SIZE)
         self._answer_cache_lock = threading.Lock()
         # Extractive answers being worked out now, by key: the same question asked again meanwhile waits for it.
         self._answering: dict[tuple, threading.Event] = {}
@@ -273,9 +274,8 @@ class Assistant:
         started = time.perf_counter()
         while True:
             with self._answer_cache_lock:
-                cached = self._answer_cache.get(key)
+                cached = self._answer_cache.get(key)  # and marks it recently used
                 if cached is not None:
-                    self._answer_cache.move_to_end(key)
                     break
                 running = self._answering.get(key)
                 if running is None:
@@ -297,8 +297,6 @@ class Assistant:
     def _cache_answer(self, key: tuple, answer: Answer) -> None:
         with self._answer_cache_lock:
             self._answer_cache[key] = replace(answer, id=None)
-            if len(self._answer_cache) > ANSWER_CACHE_SIZE:
-                self._answer_cache.popitem(last=False)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[dict]:
         """ask() as events: {"type": "token", "text"} while a model generates, then {"type": "answer",
