@@ -3,7 +3,6 @@ answer -> cite. Every front end (CLI, chat API, Slack bot, batch files) calls th
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
 import re
@@ -16,6 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from cachetools import LRUCache
+from filelock import FileLock
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
 from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
@@ -83,12 +83,8 @@ class Assistant:
         releases the file lock when a writer dies, so a killed ingest never blocks the next."""
         with self._write_lock:
             self.settings.home.mkdir(parents=True, exist_ok=True)
-            with (self.settings.home / "write.lock").open("w") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            with FileLock(self.settings.home / "write.lock"):
+                yield
 
     def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
         with self._writing():
