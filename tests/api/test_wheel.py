@@ -100,6 +100,22 @@ def test_wheel_installs_one_top_level_package_holding_the_page_and_the_prompts(b
     assert "rag-0.1.0.dist-info/licenses/LICENSE" in names
 
 
+def test_wheel_holds_every_file_of_rag_and_api_and_every_module_of_evals(built):
+    """The wheel's packages are listed by hand (package-dir renames them): a new subpackage left off the list, or
+    a data file no package-data pattern takes, would be missing from the wheel only."""
+    wheel, _, work = built
+    source = work / "rag"
+
+    def files(folder: str, pattern: str = "*") -> set[str]:
+        return {str(p.relative_to(source / folder)) for p in (source / folder).rglob(pattern)
+                if p.is_file() and "__pycache__" not in p.parts}
+
+    expected = ({f"rag/{f}" for f in files("rag")} | {f"rag/api/{f}" for f in files("api")}
+                | {f"rag/evals/{f}" for f in files("evals", "*.py")}
+                | {f"rag/prompt_files/{f}" for f in files("prompts", "*.md")})
+    assert expected - set(zipfile.ZipFile(wheel).namelist()) == set()
+
+
 def test_wheel_metadata_names_the_license_classifiers_and_urls_and_no_unused_dependency(built):
     wheel, _, _ = built
     with zipfile.ZipFile(wheel) as archive:
