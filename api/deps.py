@@ -10,9 +10,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
-from api.limits import RateLimiter
-from api.service import ChatService
+from .errors import ApiError
+from .limits import RateLimiter
+from .service import ChatService
 from rag.assistant import Assistant
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from RAG_API_KEYS.")

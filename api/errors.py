@@ -14,13 +14,16 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
-    AnswererError, BadQuestionError, EmbedError, EmptyIndexError, FilterError, LoadError, RagError, StoreError,
+    AnswererError, BadQuestionError, EmbedError, EmptyIndexError, FilterError, LoadError, NotFoundError, RagError,
+    StoreError,
 )
 
 log = logging.getLogger(__name__)
 
-# Most specific first: the first isinstance match wins.
+# Most specific first: the first isinstance match wins. A status comes from the error's class alone, never its
+# message, so rewording a message cannot change what a client is told.
 STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
+    (NotFoundError, 404),
     (BadQuestionError, 422),
     (FilterError, 400),
     (EmptyIndexError, 409),
@@ -28,6 +31,7 @@ STATUS_BY_ERROR: list[tuple[type[RagError], int]] = [
     (LoadError, 422),
     (StoreError, 503),
     (EmbedError, 503),
+    (RagError, 400),
 ]
 PARAM_BY_ERROR: dict[type[RagError], str] = {BadQuestionError: "question", FilterError: "filters"}
 
@@ -62,13 +66,7 @@ class ApiError(Exception):
 
 
 def status_for(exc: RagError) -> int:
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(exc, cls):
-            return status
-    message = str(exc)
-    if message.startswith("no indexed document"):
-        return 404
-    return 400
+    return next(status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls))
 
 
 def _snake(name: str) -> str:

@@ -8,27 +8,41 @@ import threading
 import time
 from collections import deque
 
+from cachetools import TTLCache
+
+# Callers tracked at once; past it the least recently seen is forgotten (and gets a fresh allowance).
+MAX_TRACKED_KEYS = 100_000
+
 
 class RateLimiter:
-    """At most `per_minute` requests per key in any sliding 60-second window."""
+    """At most `per_minute` requests per key in any sliding window of `window_s` seconds. A key is forgotten one
+    window after its last allowed request, when none of its requests still counts, so a server that has seen
+    many callers (addresses, rotated keys) holds only the recent ones."""
 
-    window_s = 60.0
-
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, window_s: float = 60.0, max_keys: int = MAX_TRACKED_KEYS) -> None:
         self.per_minute = per_minute
-        self._seen: dict[str, deque[float]] = {}
+        self.window_s = window_s
+        # TTLCache restarts a key's time to live whenever it is stored, i.e. at each allowed request.
+        self._seen: TTLCache[str, deque[float]] = TTLCache(maxsize=max_keys, ttl=window_s, timer=time.monotonic)
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Keys tracked now (expired ones are dropped at the next request)."""
+        with self._lock:
+            self._seen.expire()
+            return len(self._seen)
 
     def check(self, key: str) -> float:
         """Record a request; 0 when allowed, else the seconds until the key may ask again."""
         now = time.monotonic()
         with self._lock:
-            times = self._seen.setdefault(key, deque())
+            times = self._seen.get(key) or deque()
             while times and now - times[0] >= self.window_s:
                 times.popleft()
             if len(times) >= self.per_minute:
                 return self.window_s - (now - times[0])
             times.append(now)
+            self._seen[key] = times
             return 0.0
 
     @staticmethod

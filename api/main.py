@@ -3,7 +3,10 @@ given Assistant (tests, the load benchmark). Run it with `rag serve`."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -12,11 +15,12 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse
+from starlette.datastructures import MutableHeaders
 
-from api.errors import document_errors, error_response, install_error_handlers
-from api.metrics import Metrics
-from api.routes import batch, chat, documents, health, openai
-from api.service import ChatService
+from .errors import document_errors, error_response, install_error_handlers
+from .metrics import Metrics
+from .routes import batch, chat, documents, health, openai
+from .service import ChatService
 from rag.conversation import ConversationStore
 from rag.settings import Settings, get_settings
 
@@ -25,6 +29,24 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 # Multipart framing around an upload: headers and boundaries, well under this.
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+# The web page's Content-Security-Policy, sent with every response that sets none of its own. Scripts and styles
+# come from this origin's files, plus the page's own inline <script>/<style> blocks by hash ({scripts} and
+# {styles} are filled in from static/index.html when the app is built); requests go to this origin only; frames
+# (the PDF viewer) show this origin's pages or blob: URLs of files the page fetched; no plugins, no <base>, and no
+# other site may frame the page. Answers quote uploaded documents, so inline script stays limited to the hashes.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' {scripts}; style-src 'self' {styles}; img-src 'self' data: blob:; "
+    "connect-src 'self'; frame-src 'self' blob:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# FastAPI's /docs and /redoc pages load Swagger UI and ReDoc from their CDNs and start them with inline script.
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'"
+)
 
 
 def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
@@ -57,12 +79,16 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     if settings.slack.bot_token or settings.slack.signing_secret:
         # Imported only when configured: slack-bolt is the optional `slack` extra.
-        from api.slack import mount_slack
+        from .slack import mount_slack
 
         mount_slack(app, assistant, settings)  # POST /slack/events, HTTP Events mode
 
     # Outermost, so it times and counts every request, including those refused below it.
     app.add_middleware(ObserveMiddleware, settings=settings, metrics=metrics)
+    # Outside that, so an upload refused there carries the headers too.
+    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    app.add_middleware(SecurityHeadersMiddleware, policy=page_policy((STATIC / "index.html").read_text("utf-8")),
+                       docs_paths=frozenset(docs_paths))
 
     def openapi() -> dict:
         if app.openapi_schema is None:
@@ -77,6 +103,41 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def page_policy(html: str) -> str:
+    """CONTENT_SECURITY_POLICY with the sha256 of each inline <script> and <style> block of `html`."""
+
+    def hashes(tag: str) -> str:
+        blocks = re.findall(rf"<{tag}(?![^>]*\bsrc=)[^>]*>(.*?)</{tag}>", html, re.DOTALL | re.IGNORECASE)
+        return " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'"
+                        for b in blocks if b.strip())
+
+    return CONTENT_SECURITY_POLICY.format(scripts=hashes("script"), styles=hashes("style"))
+
+
+class SecurityHeadersMiddleware:
+    """X-Content-Type-Options: nosniff on every response, so a browser never runs an uploaded or quoted text as
+    script or style; and a Content-Security-Policy on each that has none of its own: `policy`, or the docs
+    pages' policy on `docs_paths`. Plain ASGI, as ObserveMiddleware is, for its cost per request."""
+
+    def __init__(self, app, policy: str, docs_paths: frozenset[str]) -> None:
+        self.app, self.policy, self.docs_paths = app, policy, docs_paths
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = DOCS_CONTENT_SECURITY_POLICY if scope["path"] in self.docs_paths else self.policy
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Content-Security-Policy", policy)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 # Routes whose body is a JSON object. curl -d sends application/x-www-form-urlencoded, and FastAPI would hand

@@ -9,10 +9,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from api.errors import ApiError
+from .errors import ApiError
 from rag.errors import BadQuestionError, EmptyIndexError, RagError
-from api.limits import LlmGate, RateLimiter
-from api.metrics import Metrics
+from .limits import LlmGate, RateLimiter
+from .metrics import Metrics
 from rag.conversation import ConversationStore, condense_question
 from rag.retrieve import parse_filters
 from rag.settings import Settings

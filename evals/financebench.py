@@ -25,8 +25,8 @@ import re
 import time
 from pathlib import Path
 
-from evals.run import ROOT, Progress, run_info
-from evals.tatqa import cache_root
+from .run import ROOT, Progress, run_info
+from .tatqa import cache_root
 from rag.cite import MARKER, figures
 from rag.errors import RagError
 from rag.settings import Settings
@@ -118,7 +118,7 @@ class PageBM25:
     """The plain baseline: Okapi BM25 (k1 1.5, b 0.75) over whole pages, with the project's tokens."""
 
     def __init__(self, pages: list[tuple[tuple[str, int], str]]) -> None:
-        from evals.baselines import OkapiBM25
+        from .baselines import OkapiBM25
         from rag.lexical import lexical_tokens
 
         self._tokens = lexical_tokens

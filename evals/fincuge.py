@@ -20,9 +20,9 @@ import re
 import unicodedata
 from pathlib import Path
 
-from evals.baselines import OkapiBM25, Span
-from evals.run import MODES, ROOT, Progress, hits_as_spans, retrieval_metrics, run_info
-from evals.tatqa import _read_jsonl, open_benchmark_index
+from .baselines import OkapiBM25, Span
+from .run import MODES, ROOT, Progress, hits_as_spans, retrieval_metrics, run_info
+from .tatqa import _read_jsonl, open_benchmark_index
 from rag.settings import Settings
 
 FINCUGE_DIR = ROOT.parent / "shared" / "data" / "fincuge-dev"

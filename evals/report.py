@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from evals.run import SYSTEM_NAMES
+from .run import SYSTEM_NAMES
 
 REPORTS = Path(__file__).resolve().parent / "reports"
 ANSWER_METRICS = ("key_fact_accuracy", "citation_precision", "citation_recall", "abstention_precision",

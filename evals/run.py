@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from evals.baselines import NaiveLangChain, Span
+from .baselines import NaiveLangChain, Span
 from rag.errors import EmptyIndexError, RagError
 from rag.load import load_file
 

@@ -27,8 +27,8 @@ import string
 from collections import Counter
 from pathlib import Path
 
-from evals.baselines import NaiveLangChain, QueryCache
-from evals.run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
+from .baselines import NaiveLangChain, QueryCache
+from .run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
 from rag.embed import file_sha256
 from rag.errors import RagError
 from rag.settings import Settings

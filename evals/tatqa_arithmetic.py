@@ -19,8 +19,8 @@ import re
 import time
 from pathlib import Path
 
-from evals.run import Progress, run_info
-from evals.tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
+from .run import Progress, run_info
+from .tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
 from rag.cite import MARKER
 from rag.settings import Settings
 

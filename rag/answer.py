@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
+from cachetools import LRUCache
 
 from rag.chat_models import ChatModel, GenerationAbandoned, TokenSink
 from rag.chunk import count_tokens, heading_of, sentence_spans
@@ -132,8 +133,8 @@ class SentenceScorer:
         # Similarity across languages, or within Chinese, is the multilingual encoder's to judge: the English
         # one reads Hanzi as [UNK].
         self.multilingual = multilingual
-        self._cache: dict[tuple[str, str], list[float]] = {}
-        self._cache_size = cache_size
+        # Least recently read sentences go first: a server's hot reports stay encoded.
+        self._cache: LRUCache[tuple[str, str], list[float]] = LRUCache(maxsize=cache_size)
         self._lock = threading.Lock()
 
     @staticmethod
@@ -188,16 +189,14 @@ class SentenceScorer:
         return sorted(sentences, key=lambda s: -s.score)
 
     def _embed(self, encoder: Embedder, texts: list[str]) -> list[list[float]]:
-        # Read the cache into a local dict: another thread may clear it while this one is embedding.
+        # Read into a local dict: another thread may evict these while this one is embedding the rest.
         with self._lock:
-            found = {t: self._cache[(encoder.name, t)] for t in texts if (encoder.name, t) in self._cache}
+            found = {t: v for t in texts if (v := self._cache.get((encoder.name, t))) is not None}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
             vectors = encoder.embed_documents(missing)
             found.update(zip(missing, vectors))
             with self._lock:
-                if len(self._cache) + len(missing) > self._cache_size:
-                    self._cache.clear()
                 self._cache.update(((encoder.name, t), v) for t, v in zip(missing, vectors))
         return [found[t] for t in texts]
 

@@ -3,18 +3,19 @@ answer -> cite. Every front end (CLI, chat API, Slack bot, batch files) calls th
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import queue
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
+
+from cachetools import LRUCache
+from filelock import FileLock
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
 from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
@@ -23,7 +24,7 @@ from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
 from rag.embed import Embedder, build_embedder, build_multilingual_embedder
-from rag.errors import AnswererError, BadQuestionError, RagError
+from rag.errors import AnswererError, BadQuestionError, NotFoundError, RagError
 from rag.ingest import Indexer, ProgressCallback
 from rag.metrics import MetricCalculator
 from rag.models import default_llm_path, qwen_parts_installed
@@ -61,7 +62,7 @@ class Assistant:
         # cache that every ingest or removal invalidates: this process's by bumping the generation, another
         # process's through the catalog's data_version (see _index_version).
         self._generation = 0
-        self._answer_cache: OrderedDict[tuple, Answer] = OrderedDict()
+        self._answer_cache: LRUCache[tuple, Answer] = LRUCache(maxsize=ANSWER_CACHE_SIZE)
         self._answer_cache_lock = threading.Lock()
         # Extractive answers being worked out now, by key: the same question asked again meanwhile waits for it.
         self._answering: dict[tuple, threading.Event] = {}
@@ -83,12 +84,8 @@ class Assistant:
         releases the file lock when a writer dies, so a killed ingest never blocks the next."""
         with self._write_lock:
             self.settings.home.mkdir(parents=True, exist_ok=True)
-            with (self.settings.home / "write.lock").open("w") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(handle, fcntl.LOCK_UN)
+            with FileLock(self.settings.home / "write.lock"):
+                yield
 
     def ingest(self, paths: list[Path], prune: bool = False, on_progress: ProgressCallback | None = None) -> IngestReport:
         with self._writing():
@@ -100,7 +97,7 @@ class Assistant:
     def remove(self, doc_id: str) -> None:
         with self._writing():
             if self.catalog.document(doc_id) is None:
-                raise RagError(f"no indexed document has doc_id {doc_id!r}")
+                raise NotFoundError(f"no indexed document has doc_id {doc_id!r}")
             try:
                 self.indexer.remove([doc_id])
             finally:
@@ -274,9 +271,8 @@ class Assistant:
         started = time.perf_counter()
         while True:
             with self._answer_cache_lock:
-                cached = self._answer_cache.get(key)
+                cached = self._answer_cache.get(key)  # and marks it recently used
                 if cached is not None:
-                    self._answer_cache.move_to_end(key)
                     break
                 running = self._answering.get(key)
                 if running is None:
@@ -298,8 +294,6 @@ class Assistant:
     def _cache_answer(self, key: tuple, answer: Answer) -> None:
         with self._answer_cache_lock:
             self._answer_cache[key] = replace(answer, id=None)
-            if len(self._answer_cache) > ANSWER_CACHE_SIZE:
-                self._answer_cache.popitem(last=False)
 
     def ask_stream(self, question: str, **kwargs) -> Iterator[dict]:
         """ask() as events: {"type": "token", "text"} while a model generates, then {"type": "answer",

@@ -13,6 +13,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from functools import lru_cache
 from typing import Protocol
 
@@ -59,11 +60,12 @@ class LlamaCppChatModel:
         self.settings = settings
         self.model_path = model_path
         self._jobs: queue.Queue = queue.Queue()
-        loaded = _Job()
+        # Futures carry each result or exception from the generation thread back to the caller's.
+        loaded: Future[None] = Future()
         threading.Thread(target=self._work, args=(loaded,), name="llm-generation", daemon=True).start()
-        loaded.wait()
+        loaded.result()
 
-    def _work(self, loaded: "_Job") -> None:
+    def _work(self, loaded: Future[None]) -> None:
         from llama_cpp import Llama
 
         if self.settings.nice:
@@ -76,11 +78,11 @@ class LlamaCppChatModel:
             llm = Llama(model_path=self.model_path, n_ctx=self.settings.n_ctx, n_threads=threads, verbose=False,
                         seed=0)
         except Exception as exc:  # llama.cpp raises ValueError for a missing or corrupt file
-            loaded.fail(AnswererError(f"cannot load the local model {self.model_path}: {exc}"))
+            loaded.set_exception(AnswererError(f"cannot load the local model {self.model_path}: {exc}"))
             return
         # Closing at exit, while the library is still loaded, avoids llama.cpp's noisy __del__ at shutdown.
         atexit.register(llm.close)
-        loaded.finish(None)
+        loaded.set_result(None)
         while True:
             messages, on_token, job = self._jobs.get()
             try:
@@ -94,35 +96,14 @@ class LlamaCppChatModel:
                         pieces.append(delta)
                         if on_token:
                             on_token(delta)
-                job.finish("".join(pieces))
+                job.set_result("".join(pieces))
             except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
-                job.fail(exc)
+                job.set_exception(exc)
 
     def generate(self, messages: Messages, on_token: TokenSink | None = None) -> str:
-        job = _Job()
+        job: Future[str] = Future()
         self._jobs.put((messages, on_token, job))
-        return job.wait()
-
-
-class _Job:
-    def __init__(self) -> None:
-        self._done = threading.Event()
-        self._result = None
-        self._error: BaseException | None = None
-
-    def finish(self, result) -> None:
-        self._result = result
-        self._done.set()
-
-    def fail(self, error: BaseException) -> None:
-        self._error = error
-        self._done.set()
-
-    def wait(self):
-        self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._result
+        return job.result()
 
 
 class OpenAIChatModel:

@@ -5,11 +5,14 @@ Prints for people by default and JSON with --json. Errors are one line on stderr
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Annotated, Optional
 
 import typer
@@ -31,6 +34,21 @@ FilterOption = Annotated[Optional[list[str]], typer.Option(
 
 # The distribution's name in pyproject.toml [project]: `rag --version` reports what is installed.
 DISTRIBUTION = "rag"
+
+
+def front_end(module: str) -> ModuleType:
+    """`api.main`, `evals.run`, ... wherever this install keeps them. The wheel installs api/ and evals/ inside
+    rag (rag.api, rag.evals): top-level packages named `api` or `evals` would clash with other distributions'.
+    A checkout keeps them beside rag/, where the tests import them as `api` and `evals`; this imports them
+    under that name too, since one file imported under two names is two modules (two ApiError classes)."""
+    package = module.split(".")[0]
+    here = Path(__file__).resolve().parent
+    # NOTE: in site-packages another distribution's api/ lies beside rag/ too; the wheel's own is rag/api/.
+    if not (here / package).is_dir():
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin and Path(spec.origin).resolve() == here.parent / package / "__init__.py":
+            return importlib.import_module(module)
+    return importlib.import_module(f"rag.{module}")
 
 
 def check_answerer(value: str | None) -> str | None:
@@ -403,7 +421,7 @@ def serve(
                       f"failed {len(report.failed)}", markup=False)
     except RagError as exc:
         fail(exc)
-    from api.main import create_app
+    create_app = front_end("api.main").create_app
 
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)"
               + (f" with {workers} worker processes" if workers > 1 else ""), markup=False)
@@ -416,7 +434,7 @@ def serve(
     # so the environment must name the index and the Chroma server this command was given.
     os.environ["RAG_HOME"] = str(settings.home.resolve())
     os.environ["RAG_CHROMA__URL"] = settings.chroma.url
-    uvicorn.run("api.main:create_app", factory=True, workers=workers, **options)
+    uvicorn.run(f"{front_end('api.main').__name__}:create_app", factory=True, workers=workers, **options)
 
 
 @app.command("eval")
@@ -441,8 +459,7 @@ def eval_(
 
     Example: rag eval --llm extractive --tatqa --financebench --fincuge --compare evals/reports/eval-OLD.json
     """
-    from evals.report import print_table, write_report
-    from evals.run import compare_outcomes, load_report, load_suite, run_suite
+    report, evals = front_end("evals.report"), front_end("evals.run")
 
     def progress(stage: str, done: int, total: int) -> None:
         if not as_json and err.is_terminal:
@@ -450,34 +467,29 @@ def eval_(
 
     try:
         settings = make_settings(index, chroma_url)
-        old = load_report(compare) if compare else None
-        items = load_suite(suite)[:limit]
-        run = {"suite": run_suite(open_assistant(settings, must_exist=True), items, answerer=llm,
-                                  baselines=baselines, on_progress=progress)}
+        old = evals.load_report(compare) if compare else None
+        items = evals.load_suite(suite)[:limit]
+        run = {"suite": evals.run_suite(open_assistant(settings, must_exist=True), items, answerer=llm,
+                                        baselines=baselines, on_progress=progress)}
         if tatqa:
-            from evals.tatqa import run_tatqa
-
+            run_tatqa = front_end("evals.tatqa").run_tatqa
             run["tatqa"] = run_tatqa(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
         if tatqa_arithmetic:
-            from evals.tatqa_arithmetic import run_tatqa_arithmetic
-
+            run_tatqa_arithmetic = front_end("evals.tatqa_arithmetic").run_tatqa_arithmetic
             run["tatqa_arithmetic"] = run_tatqa_arithmetic(settings, limit=limit, answerer=llm, on_progress=progress)
         if fincuge:
-            from evals.fincuge import run_fincuge
-
+            run_fincuge = front_end("evals.fincuge").run_fincuge
             run["fincuge"] = run_fincuge(settings, limit=limit, answerer=llm, baselines=baselines, on_progress=progress)
         if financebench:
-            from evals.financebench import run_financebench
-
+            run_financebench = front_end("evals.financebench").run_financebench
             run["financebench"] = run_financebench(settings, answerer=llm, on_progress=progress)
         if financebench_suite:
-            from evals.financebench import run_financebench_suite
-
+            run_financebench_suite = front_end("evals.financebench").run_financebench_suite
             run["financebench_suite"] = run_financebench_suite(settings, financebench_suite, answerer=llm)
-        paths = write_report(run, out_dir)
+        paths = report.write_report(run, out_dir)
     except RagError as exc:
         fail(exc)
-    changes = compare_outcomes(old["suite"]["questions"], run["suite"]["questions"]) if old else None
+    changes = evals.compare_outcomes(old["suite"]["questions"], run["suite"]["questions"]) if old else None
     if as_json:
         out.print(json.dumps({"reports": {k: str(p) for k, p in paths.items()}, "changes": changes,
                               **{k: {n: v for n, v in part.items() if n not in ("questions", "rows")}
@@ -485,7 +497,7 @@ def eval_(
         return
     if err.is_terminal:
         err.print()
-    print_table(run, out)
+    report.print_table(run, out)
     if changes is not None:
         out.print(f"{len(changes)} question(s) changed since {compare}:", markup=False)
         for change in changes:
@@ -507,11 +519,12 @@ def slack(
     """
     settings = make_settings(index, chroma_url, answerer=llm)
     try:
-        from api.slack import build_slack_app, require, socket_mode_handler
+        bot = front_end("api.slack")
 
         # Name a missing token before the minutes-long work of loading the index and models.
-        require(settings.slack, "bot_token", "app_token")
-        handler = socket_mode_handler(build_slack_app(open_assistant(settings, must_exist=True), settings), settings)
+        bot.require(settings.slack, "bot_token", "app_token")
+        handler = bot.socket_mode_handler(bot.build_slack_app(open_assistant(settings, must_exist=True), settings),
+                                          settings)
     except RagError as exc:
         fail(exc)
     err.print("Slack bot connected in Socket Mode; Ctrl-C stops it", markup=False)

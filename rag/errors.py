@@ -30,5 +30,9 @@ class FilterError(RagError):
     """A search filter names an unknown field or has a malformed value."""
 
 
+class NotFoundError(RagError):
+    """What the request names, such as a document by its doc_id, is not in the index."""
+
+
 class AnswererError(RagError):
     """The answering model is missing, unreachable or failed."""

@@ -11,7 +11,10 @@ from pathlib import Path
 
 from rag.errors import RagError
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+# A checkout keeps prompts/ beside rag/; the wheel installs it inside rag, as rag/prompt_files/, since a
+# top-level `prompts` package would clash with other distributions'.
+_PACKAGE = Path(__file__).resolve().parent
+PROMPTS_DIR = _PACKAGE / "prompt_files" if (_PACKAGE / "prompt_files").is_dir() else _PACKAGE.parent / "prompts"
 _FRONT_MATTER = re.compile(r"\A---\nvariables:\s*\[(.*?)\]\n---\n", re.DOTALL)
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
 

@@ -23,9 +23,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections import OrderedDict
 from datetime import date
 
+from cachetools import LRUCache
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
@@ -44,6 +44,9 @@ from rag.store import VectorStore
 from rag.types import Chunk, Hit
 
 log = logging.getLogger(__name__)
+
+# Query embeddings kept; the least recently asked go first.
+QUERY_VECTOR_CACHE_SIZE = 4096
 
 FILTER_KEYS = ("doc_id", "source", "publisher", "broker", "company", "ticker", "date_from", "date_to")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -99,7 +102,7 @@ class HybridRetriever:
         self.multilingual = multilingual
         self.settings = settings
         # Analysts and dashboards repeat questions; the query embedding is the costliest step of a search.
-        self._query_vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._query_vectors: LRUCache[tuple[str, str], list[float]] = LRUCache(maxsize=QUERY_VECTOR_CACHE_SIZE)
         self._cache_lock = threading.Lock()
         # Two questions finding the same new chunks encode their units once.
         self._units_lock = threading.Lock()
@@ -119,14 +122,11 @@ class HybridRetriever:
         encoder = encoder or self.embedder
         key = (encoder.name, question)
         with self._cache_lock:
-            if key in self._query_vectors:
-                self._query_vectors.move_to_end(key)
-                return self._query_vectors[key]
-        vector = encoder.embed_query(question)
-        with self._cache_lock:
-            self._query_vectors[key] = vector
-            if len(self._query_vectors) > 4096:
-                self._query_vectors.popitem(last=False)
+            vector = self._query_vectors.get(key)  # and marks it recently used
+        if vector is None:
+            vector = encoder.embed_query(question)
+            with self._cache_lock:
+                self._query_vectors[key] = vector
         return vector
 
     def retrieve(self, question: str, top_k: int | None = None, filters: dict[str, str] | None = None,

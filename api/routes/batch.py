@@ -25,8 +25,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AssistantDep, CallerDep, ServiceDep
-from api.errors import ApiError
+from ..deps import AssistantDep, CallerDep, ServiceDep
+from ..errors import ApiError
 from rag.batch import INPUT_FORMATS, BatchProgress, BatchRunner, atomic_write, read_batch, read_journal, render
 from rag.errors import RagError
 from rag.retrieve import parse_filters

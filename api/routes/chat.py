@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CallerDep, ServiceDep
-from api.errors import rag_error_payload
-from api.schemas import CitationOut, HitOut
-from api.service import ChatService, Turn
+from ..deps import CallerDep, ServiceDep
+from ..errors import rag_error_payload
+from ..schemas import CitationOut, HitOut
+from ..service import ChatService, Turn
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 

@@ -12,9 +12,9 @@ from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import AssistantDep, CallerDep, ServiceDep, WriterDep
-from api.errors import ApiError
-from api.schemas import DocumentOut, HitOut
+from ..deps import AssistantDep, CallerDep, ServiceDep, WriterDep
+from ..errors import ApiError
+from ..schemas import DocumentOut, HitOut
 from rag.errors import LoadError
 from rag.load import SUPPORTED_SUFFIXES
 

@@ -22,10 +22,10 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CallerDep, ServiceDep
-from api.errors import ApiError, rag_error_payload
-from api.schemas import CitationOut
-from api.service import ChatService, Turn, check_text
+from ..deps import CallerDep, ServiceDep
+from ..errors import ApiError, rag_error_payload
+from ..schemas import CitationOut
+from ..service import ChatService, Turn, check_text
 from rag.chunk import count_tokens
 from rag.types import Answer
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 
+from api.limits import RateLimiter
 from tests.api.conftest import READER, WRITER, api_settings, start_server
 
 
@@ -76,3 +79,23 @@ def test_metrics_count_requests_answers_and_abstentions(server):
         before, 'rag_answers_total{answerer="extractive"}') + 2
     assert metric(after, "rag_abstentions_total") == metric(before, "rag_abstentions_total") + 1
     assert metric(after, 'rag_stage_seconds_count{stage="retrieve"}') >= 2
+
+
+def test_rate_limiter_forgets_keys_a_window_after_their_last_request():
+    limiter = RateLimiter(per_minute=5, window_s=0.3)
+    for n in range(200):
+        assert limiter.check(f"addr:10.0.{n // 250}.{n % 250}") == 0
+    assert len(limiter) == 200
+    time.sleep(0.4)
+    assert limiter.check("addr:10.9.9.9") == 0
+    assert len(limiter) == 1
+
+
+def test_a_limited_key_is_kept_until_its_requests_leave_the_window():
+    limiter = RateLimiter(per_minute=2, window_s=0.5)
+    assert limiter.check("k1") == 0 and limiter.check("k1") == 0
+    assert 0 < limiter.check("k1") <= 0.5
+    time.sleep(0.2)
+    assert limiter.check("k1") > 0, "a refused request must not reset the window"
+    time.sleep(0.4)
+    assert limiter.check("k1") == 0

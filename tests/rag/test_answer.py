@@ -471,3 +471,35 @@ def test_a_question_joining_two_subjects_reads_a_sentence_on_each_however_far_ap
         prompts[subjects] = model.prompts[0]
     assert "RSUs is 2.69" not in prompts["the ESPP"]
     assert "RSUs is 2.69" in prompts["the ESPP and RSUs"] and "2.87 years" in prompts["the ESPP and RSUs"]
+
+
+def test_sentence_vectors_beyond_the_cache_push_out_the_least_recently_read(assistant):
+    from rag.answer import SentenceScorer
+    from tests.rag.test_retrieve import CountingEmbedder
+
+    embedder = CountingEmbedder(assistant.embedder)
+    scorer = SentenceScorer(embedder, cache_size=3)
+    first = ["Shipments grow 20.9% in 2026.", "Ascend 950PR launches in 1Q26.", "Memory stays scarce."]
+    scorer._embed(embedder, first)
+    scorer._embed(embedder, [first[0], first[2]])
+    scorer._embed(embedder, ["Interconnect chips grow at a 21.2% CAGR."])
+    embedder.documents.clear()
+    scorer._embed(embedder, first)
+    assert embedder.documents == [first[1]], "only the least recently read sentence is encoded again"
+
+
+def test_repeated_questions_are_answered_from_a_cache_of_the_most_recently_asked(sample_index, monkeypatch):
+    import rag.assistant
+    from rag.assistant import Assistant
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(rag.assistant, "ANSWER_CACHE_SIZE", 2)
+    assistant = Assistant.from_settings(make_settings(sample_index))
+    a, b, c = ("How much will global AI server shipments grow in 2026?",
+               "When will Huawei launch the Ascend 950PR?",
+               "What CAGR does the bank forecast for the global high-speed interconnect chip market?")
+    for question in (a, b, a, c):  # c pushes out b, the least recently asked, not a
+        assistant.ask(question, answerer="extractive")
+    # A cached answer is not retrieved again: it reports no retrieval time.
+    assert assistant.ask(a, answerer="extractive").timings["retrieve_ms"] == 0.0
+    assert assistant.ask(b, answerer="extractive").timings["retrieve_ms"] > 0.0

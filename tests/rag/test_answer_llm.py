@@ -130,3 +130,14 @@ def test_local_model_judges_whether_a_cited_sentence_answers_the_question(assist
     figure = reader.checked(question, cited("Total research and development expense was $14.6 billion in 2022 and "
                                             "$14.7 billion in 2021."))
     assert not figure.abstained, figure.warnings
+
+
+def test_a_local_model_that_cannot_load_is_an_answerer_error_in_the_callers_thread(tmp_path):
+    from rag.chat_models import LlamaCppChatModel
+    from rag.errors import AnswererError
+    from rag.settings import LLMSettings
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(AnswererError, match="cannot load the local model .*broken.gguf"):
+        LlamaCppChatModel(LLMSettings(), str(broken))

@@ -135,3 +135,31 @@ def test_filter_dates_must_be_on_the_calendar_and_in_order():
             parse_filters(bad)
     assert parse_filters(["date_from=2024-02-29", "date_to=2024-02-29"]) == {"date_from": "2024-02-29",
                                                                                "date_to": "2024-02-29"}
+
+
+class CountingEmbedder:
+    """The packaged embedder, counting what it is asked to encode."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder, self.name, self.queries, self.documents = embedder, embedder.name, [], []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return self.embedder.embed_query(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.documents.extend(texts)
+        return self.embedder.embed_documents(texts)
+
+
+def test_query_vectors_are_kept_for_the_most_recently_asked_questions(assistant, monkeypatch):
+    import rag.retrieve
+    from rag.retrieve import HybridRetriever
+
+    monkeypatch.setattr(rag.retrieve, "QUERY_VECTOR_CACHE_SIZE", 2)
+    embedder = CountingEmbedder(assistant.embedder)
+    retriever = HybridRetriever(assistant.catalog, assistant.store, embedder, assistant.settings.retrieve)
+    a, b, c = "Ascend 950PR launch", "AI server shipments 2026", "high-speed interconnect chips"
+    for question in (a, b, a, c, a, b):  # c pushes out b, the least recently asked, not a
+        assert retriever.retrieve(question, top_k=3)
+    assert {q: embedder.queries.count(q) for q in (a, b, c)} == {a: 1, b: 2, c: 1}
