@@ -46,6 +46,7 @@ class Turn:
     # Who asked (owner_id of the caller): their conversations and answers are theirs. None: not recorded.
     owner: str | None = None
     public: dict | None = None  # the answer as sent to the client, once it is made
+    filters: dict[str, str] = field(default_factory=dict)
 
 
 class ChatService:
@@ -77,7 +78,7 @@ class ChatService:
         With `owner` (owner_id of the caller), the conversation is created as theirs, another's is refused as
         unknown, and the answer is recorded so that the caller can give feedback on it."""
         question = self.check_question(question)
-        parse_filters(filters)
+        checked_filters = parse_filters(filters)
         if not self.assistant.catalog.has_chunks():
             # Checked here too, not only by retrieval: a stream would otherwise report it as an event of a 200.
             raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first")
@@ -94,7 +95,7 @@ class ChatService:
             raise ApiError(422, "the openai answerer is not configured on this server (RAG_LLM__OPENAI_BASE_URL); "
                            "use auto, extractive or local", "answerer_unavailable")
         turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name,
-                    owner=owner)
+                    owner=owner, filters=checked_filters)
         if name in GENERATIVE_GATED:
             started = time.perf_counter()
             self.metrics.llm_waiting.set(self.gate.waiting + 1)
@@ -174,7 +175,7 @@ class ChatService:
             # The standalone form is stored so that a chain of follow-ups keeps its subject; the question as
             # asked and the answer as sent go beside, so a resumed conversation shows what was shown.
             self.conversations.append(turn.conversation_id, "user", turn.standalone or turn.question,
-                                      {"question": turn.question})
+                                      {"question": turn.question, "filters": turn.filters})
             self.conversations.append(turn.conversation_id, "assistant", answer.text, turn.public)
         return answer
 

@@ -90,6 +90,16 @@ class FeedbackStore:
                 "citations FROM answers WHERE id = ?", (user_id, verdict, time.time(), answer_id))
             return cursor.rowcount == 1
 
+    def verdicts(self, answer_ids: list[str], user_id: str) -> dict[str, str]:
+        """`user_id`'s verdict on each of `answer_ids` that has one."""
+        if not answer_ids:
+            return {}
+        marks = ",".join("?" * len(answer_ids))
+        with self._lock:
+            rows = self._db.execute(f"SELECT answer_id, verdict FROM feedback WHERE user_id = ? AND answer_id IN ({marks})",
+                                    (user_id, *answer_ids)).fetchall()
+        return dict(rows)
+
     def feedback(self) -> list[dict[str, Any]]:
         with self._lock:
             cursor = self._db.execute("SELECT * FROM feedback ORDER BY created_at")

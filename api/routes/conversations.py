@@ -35,7 +35,9 @@ class TurnOut(BaseModel):
     text: str = Field(description="The question (as made standalone), or the answer's text.")
     created: float
     question: str | None = Field(None, description="A user turn: the question as it was asked.")
+    filters: dict[str, str] | None = Field(None, description="A user turn: the filters it was asked with.")
     answer: dict | None = Field(None, description="An assistant turn: the answer as POST /v1/ask sent it.")
+    verdict: str | None = Field(None, description="An assistant turn: the caller's feedback on it, if any.")
 
 
 class ConversationResponse(BaseModel):
@@ -70,14 +72,21 @@ def conversations(service: ServiceDep, caller: CallerDep) -> dict:
 def conversation(conversation_id: Annotated[str, Path(max_length=64)], service: ServiceDep,
                  caller: CallerDep) -> dict:
     """Every turn of one of the caller's conversations, oldest first; continue it with POST /v1/ask and its id."""
-    if not service.conversations.exists(conversation_id, owner_id(caller)):
+    owner = owner_id(caller)
+    if not service.conversations.exists(conversation_id, owner):
         raise ApiError(404, f"unknown conversation_id {conversation_id!r}", "unknown_conversation")
+    stored = service.conversations.turns(conversation_id)
+    answer_ids = [t["data"]["id"] for t in stored if t["role"] == "assistant" and (t["data"] or {}).get("id")]
+    verdicts = service.feedback.verdicts(answer_ids, owner) if service.feedback is not None else {}
     turns = []
-    for turn in service.conversations.turns(conversation_id):
+    for turn in stored:
         data = turn["data"] or {}
-        turns.append({"role": turn["role"], "text": turn["text"], "created": turn["created"],
-                      "question": data.get("question") if turn["role"] == "user" else None,
-                      "answer": (data or None) if turn["role"] == "assistant" else None})
+        out = {"role": turn["role"], "text": turn["text"], "created": turn["created"]}
+        if turn["role"] == "user":
+            out.update(question=data.get("question"), filters=data.get("filters"))
+        else:
+            out.update(answer=data or None, verdict=verdicts.get(data.get("id", "")))
+        turns.append(out)
     return {"conversation_id": conversation_id, "turns": turns}
 
 

@@ -19,7 +19,7 @@ SLACK_FEEDBACK_COLUMNS = ["answer_id", "user_id", "verdict", "created_at", "ques
 
 def test_a_conversation_is_listed_and_its_turns_come_back_with_their_sources(server):
     with server.client() as client:
-        first = client.post("/v1/ask", json={"question": GROWTH}).json()
+        first = client.post("/v1/ask", json={"question": GROWTH, "filters": {"date_from": "2025-01-01"}}).json()
         conversation_id = first["conversation_id"]
         client.post("/v1/ask", json={"question": "and in 2027?", "conversation_id": conversation_id})
         listed = client.get("/v1/conversations").json()["conversations"]
@@ -28,6 +28,7 @@ def test_a_conversation_is_listed_and_its_turns_come_back_with_their_sources(ser
     assert mine["title"] == GROWTH and mine["turns"] == 4 and listed[0]["conversation_id"] == conversation_id
     assert [t["role"] for t in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[0]["question"] == GROWTH and turns[2]["question"] == "and in 2027?"
+    assert turns[0]["filters"] == {"date_from": "2025-01-01"} and turns[2]["filters"] == {}
     assert turns[1]["answer"]["answer"] == first["answer"] and turns[1]["answer"]["passages"] == first["passages"]
     assert turns[1]["answer"]["id"] == first["id"]
 
@@ -48,6 +49,8 @@ def test_web_feedback_is_stored_in_the_slack_feedback_table(server):
         answer = client.post("/v1/ask", json={"question": GROWTH}).json()
         wrong = client.post("/v1/feedback", json={"answer_id": answer["id"], "verdict": "wrong"})
         assert wrong.status_code == 200 and wrong.json() == {"answer_id": answer["id"], "verdict": "wrong"}
+        turns = client.get(f"/v1/conversations/{answer['conversation_id']}").json()["turns"]
+    assert turns[1]["verdict"] == "wrong"
     with sqlite3.connect(server.app.state.settings.slack_db_path) as db:
         cursor = db.execute("SELECT * FROM feedback WHERE answer_id = ?", (answer["id"],))
         columns = [d[0] for d in cursor.description]
