@@ -173,7 +173,12 @@ class ConversationStore:
             for table, column in (("conversations", "owner TEXT"), ("turns", "data TEXT")):
                 names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
                 if column.split()[0] not in names:
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+                    try:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+                    except sqlite3.OperationalError as exc:
+                        # Another worker process of `rag serve --workers N` added it a moment ago.
+                        if "duplicate column" not in str(exc):
+                            raise
             self._db.execute("CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations (owner, created)")
 
     def create(self, owner: str | None = None) -> str:
