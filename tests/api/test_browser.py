@@ -150,6 +150,14 @@ def test_analyst_uploads_asks_within_it_opens_the_page_marks_wrong_and_finds_it_
         assert "only" in page.locator(".turn .q .scope").inner_text()
         shot(page, "02-answer-filtered-to-the-report")
 
+        # Copied with its sources, ready to paste into a note.
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+        answer.locator("button.copy").click()
+        answer.locator(".actions .note", has_text="Copied").wait_for(timeout=5_000)
+        copied = page.evaluate("navigator.clipboard.readText()")
+        assert copied.startswith(f"Q: {question}\nA: The Orion accelerator ships in 3Q26")
+        assert "Sources:\n[1] Orion Semiconductor: 2026 outlook · 2026-03-12 · p. 2: \"The Orion accelerator" in copied
+
         # The cited sentence highlighted beside the original PDF, opened at the cited page.
         answer.locator(".sources a.cite").first.click()
         assert "3Q26" in page.locator("#passage mark").inner_text()
@@ -238,3 +246,24 @@ def test_the_model_loading_is_shown_and_checks_stay_behind_details(slow_llm_serv
         notes.locator("summary").click()
         assert "Answered by extractive" in notes.inner_text() and "busy" in notes.inner_text()
         shot(page, "08-details-opened")
+
+
+def test_without_a_key_the_page_asks_for_one(server):
+    with browser_page(server, "") as page:
+        page.locator("#key-panel").wait_for(state="visible", timeout=10_000)
+        assert "needs a valid API key" in page.locator("#key-note").inner_text()
+        page.fill("#key", READER)
+        page.click("#key-save")
+        page.locator("#documents tbody tr[data-doc-id]").first.wait_for(timeout=10_000)
+        # Not remembered unless asked: the key lives for this browser session only.
+        assert page.evaluate("[localStorage.getItem('rag-api-key'), sessionStorage.getItem('rag-api-key')]") == [
+            None, READER]
+
+
+def test_a_read_only_key_is_told_it_may_not_upload(page, tmp_path):
+    note = tmp_path / "note.txt"
+    note.write_text("Acme Securities note: Zephyr Robotics expects 12,400 deliveries in 2026.\n", encoding="utf-8")
+    page.set_input_files("#file-input", str(note))
+    failed = page.locator("#uploads li.failed")
+    failed.wait_for(timeout=10_000)
+    assert "note.txt: this API key may read but not upload" in failed.inner_text()
