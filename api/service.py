@@ -169,7 +169,7 @@ class ChatService:
             log.info("answer notes for %r (%s): %s", turn.standalone or turn.question, answer.answerer,
                      "; ".join(answer.warnings))
         if turn.owner is not None and self.feedback is not None:
-            answer.id = self.feedback.record_answer(answer, turn.question, "web", turn.conversation_id, turn.owner)
+            answer.id = self.feedback.record_answer(answer, turn.question, "api", turn.conversation_id, turn.owner)
         turn.public = self._public(turn, answer)
         if turn.conversation_id is not None:
             # The standalone form is stored so that a chain of follow-ups keeps its subject; the question as

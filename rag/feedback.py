@@ -1,6 +1,6 @@
 """Answers as they were given, and analysts' verdicts on them (helpful / wrong), for the evals.
 
-In: an `Answer` with where it was asked (a Slack channel and thread, or the web page and its conversation) and
+In: an `Answer` with where it was asked (a Slack channel and thread, or the chat API and its conversation) and
 who asked; later a verdict on it by id. Out: rows of one SQLite file (settings.slack_db_path, `.rag/slack.sqlite`)
 whose `feedback` table is self-contained (question, answer, citations JSON), so the eval suite reads it without
 joining anything. The Slack bot and the web page share this store, so a verdict from either lands in the same
@@ -55,8 +55,9 @@ class FeedbackStore:
         Args:
             question: the question as the user wrote it (`answer.question` is what was asked, a follow-up made
                 standalone).
-            channel, thread_ts: where it was asked: a Slack channel and thread, or "web" and the conversation id.
-            user_id: who asked (a Slack user id, or the web caller's opaque id).
+            channel, thread_ts: where it was asked: a Slack channel and thread, or "api" (the chat API, which
+                the web page uses) and the conversation id.
+            user_id: who asked (a Slack user id, or the API caller's opaque id).
 
         Returns:
             The answer's id, which a verdict names.
