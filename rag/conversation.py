@@ -164,6 +164,10 @@ class ConversationStore:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False)
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # NOTE: every answer appends its turns, one lock around the connection: with a sync of the WAL on
+            # each commit (FULL) the appends queue behind the disk. NORMAL survives a crashed process and loses
+            # at most the last turns to a power cut.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL)")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS turns (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT "
