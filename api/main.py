@@ -14,14 +14,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 
 from .errors import document_errors, error_response, install_error_handlers
 from .metrics import Metrics
-from .routes import batch, chat, documents, health, openai
+from .routes import batch, chat, conversations, documents, health, openai
 from .service import ChatService
 from rag.conversation import ConversationStore
+from rag.feedback import FeedbackStore
 from rag.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -70,12 +71,14 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.conversations = ConversationStore(settings.conversations_path)
-    app.state.service = ChatService(assistant, settings, app.state.conversations, metrics)
+    # The Slack bot's database: a verdict from the page lands in the same feedback table as one from Slack.
+    app.state.feedback = FeedbackStore(settings.slack_db_path)
+    app.state.service = ChatService(assistant, settings, app.state.conversations, metrics, app.state.feedback)
     app.state.ready = threading.Event()
     app.state.ready_error = None
     install_error_handlers(app)
     app.add_middleware(JsonBodyMiddleware)
-    for router in (chat.router, openai.router, documents.router, health.router, batch.router):
+    for router in (chat.router, openai.router, documents.router, conversations.router, health.router, batch.router):
         app.include_router(router)
     if settings.slack.bot_token or settings.slack.signing_secret:
         # Imported only when configured: slack-bolt is the optional `slack` extra.
@@ -98,9 +101,13 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi
 
+    page = (STATIC / "index.html").read_bytes()
+    page_headers = {"Content-Security-Policy": page_policy(page.decode("utf-8")), "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+    def index() -> Response:
+        return Response(page, media_type="text/html; charset=utf-8", headers=page_headers)
 
     return app
 
@@ -142,7 +149,7 @@ class SecurityHeadersMiddleware:
 
 # Routes whose body is a JSON object. curl -d sends application/x-www-form-urlencoded, and FastAPI would hand
 # such a body to the model as bytes ("Input should be a valid dictionary").
-JSON_ROUTES = frozenset({"/v1/ask", "/v1/ask/stream", "/v1/chat/completions"})
+JSON_ROUTES = frozenset({"/v1/ask", "/v1/ask/stream", "/v1/chat/completions", "/v1/feedback"})
 
 
 class JsonBodyMiddleware:
@@ -159,10 +166,15 @@ class JsonBodyMiddleware:
         await self.app(scope, receive, send)
 
 
+NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+_NOSNIFF_HEADER = (b"x-content-type-options", b"nosniff")
+
+
 class ObserveMiddleware:
-    """Request latency and counts per route, and the early refusal of an oversized upload. Plain ASGI rather than
-    @app.middleware("http"): that wrapper's task group and memory streams cost more event-loop time per request
-    than a cached answer does, and on 2 cores the event loop is what a busy server waits on."""
+    """Request latency and counts per route, nosniff on every response, and the early refusal of an oversized
+    upload. Plain ASGI rather than @app.middleware("http"): that wrapper's task group and memory streams cost
+    more event-loop time per request than a cached answer does, and on 2 cores the event loop is what a busy
+    server waits on."""
 
     def __init__(self, app, settings: Settings, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -177,7 +189,7 @@ class ObserveMiddleware:
         if scope["path"] == "/v1/documents" and length.isdigit() and int(length) > self.upload_limit:
             # Refused before the body is read: a 2 GB upload must not be spooled to disk first.
             response = error_response(413, "too_large", f"the upload is {length} bytes; the limit is "
-                                      f"{self.max_upload_bytes} bytes", {"Connection": "close"})
+                                      f"{self.max_upload_bytes} bytes", {"Connection": "close", **NOSNIFF})
             await response(scope, receive, send)
             return
         started = time.perf_counter()
@@ -193,8 +205,12 @@ class ObserveMiddleware:
 
         async def send_observed(message) -> None:
             # Timed to the response's start, as before: a streamed answer's latency is its first byte's.
-            if message["type"] == "http.response.start" and not observed:
-                observe(message["status"])
+            if message["type"] == "http.response.start":
+                if not observed:
+                    observe(message["status"])
+                # Every response says its type is what it says it is: an uploaded file or a JSON error must never
+                # be sniffed into HTML.
+                message["headers"] = [*message.get("headers", ()), _NOSNIFF_HEADER]
             await send(message)
 
         try:

@@ -3,6 +3,7 @@ ask the Assistant, remember the turns, and shape the answer for the web page. Ro
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -14,6 +15,7 @@ from rag.errors import BadQuestionError, EmptyIndexError, RagError
 from .limits import LlmGate, RateLimiter
 from .metrics import Metrics
 from rag.conversation import ConversationStore, condense_question
+from rag.feedback import FeedbackStore
 from rag.retrieve import parse_filters
 from rag.settings import Settings
 from rag.types import Answer
@@ -41,14 +43,20 @@ class Turn:
     holds_llm: bool = False
     warnings: list[str] = field(default_factory=list)
     standalone: str = ""
+    # Who asked (owner_id of the caller): their conversations and answers are theirs. None: not recorded.
+    owner: str | None = None
+    public: dict | None = None  # the answer as sent to the client, once it is made
+    filters: dict[str, str] = field(default_factory=dict)
 
 
 class ChatService:
-    def __init__(self, assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics) -> None:
+    def __init__(self, assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics,
+                 feedback: FeedbackStore | None = None) -> None:
         self.assistant = assistant
         self.settings = settings
         self.conversations = conversations
         self.metrics = metrics
+        self.feedback = feedback
         self.gate = LlmGate(settings.api.llm_wait_s, settings.api.llm_queue_size)
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
 
@@ -63,27 +71,31 @@ class ChatService:
 
     def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
                 history: list[tuple[str, str]] | None = None, new_conversation: bool = True,
-                filters: dict[str, str] | list[str] | None = None) -> Turn:
+                filters: dict[str, str] | list[str] | None = None, owner: str | None = None) -> Turn:
         """Validate the question and filters, load the conversation and take the LLM slot when needed. Raises
-        before any answering starts, so a stream can still answer with a plain 4xx/503."""
+        before any answering starts, so a stream can still answer with a plain 4xx/503.
+
+        With `owner` (owner_id of the caller), the conversation is created as theirs, another's is refused as
+        unknown, and the answer is recorded so that the caller can give feedback on it."""
         question = self.check_question(question)
-        parse_filters(filters)
+        checked_filters = parse_filters(filters)
         if not self.assistant.catalog.has_chunks():
             # Checked here too, not only by retrieval: a stream would otherwise report it as an event of a 200.
             raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first")
         if conversation_id is not None:
-            if not self.conversations.exists(conversation_id):
+            if not self.conversations.exists(conversation_id, owner):
                 raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",
                                "unknown_conversation")
             history = self.conversations.history(conversation_id, limit=self.settings.api.history_turns)
         elif new_conversation:
-            conversation_id = self.conversations.create()
+            conversation_id = self.conversations.create(owner)
         name = self.assistant.resolve_answerer(answerer or self.settings.llm.answerer)
         if name == "openai" and not self.assistant.settings.llm.openai_base_url:
             # The caller asked for something this server does not offer: their choice to change, not a 503.
             raise ApiError(422, "the openai answerer is not configured on this server (RAG_LLM__OPENAI_BASE_URL); "
                            "use auto, extractive or local", "answerer_unavailable")
-        turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name)
+        turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name,
+                    owner=owner, filters=checked_filters)
         if name in GENERATIVE_GATED:
             started = time.perf_counter()
             self.metrics.llm_waiting.set(self.gate.waiting + 1)
@@ -139,22 +151,58 @@ class ChatService:
         finally:
             self.release(turn)
 
+    def status(self, turn: Turn) -> dict:
+        """What the answer waits on, for a front end to show before the first token: {"state", "message"}."""
+        if turn.answerer in GENERATIVE_GATED and not self.assistant.model_loaded(turn.answerer):
+            return {"state": "loading_model", "message": "Loading the local model (the first question takes tens of "
+                    "seconds), then reading the reports"}
+        if turn.answerer in GENERATIVE_GATED or turn.answerer == "openai":
+            return {"state": "answering", "message": "Searching the reports; the model then writes the answer"}
+        return {"state": "answering", "message": "Searching the reports"}
+
     def _finish(self, turn: Turn, answer: Answer) -> Answer:
         answer.warnings = turn.warnings + answer.warnings
         self.metrics.observe_answer(answer)
+        if answer.warnings:
+            # The verifier's notes ("citation [2] moved to [1]") are for whoever tunes the answer path: logged
+            # here, and sent in `warnings` for a front end to keep behind a details toggle.
+            log.info("answer notes for %r (%s): %s", turn.standalone or turn.question, answer.answerer,
+                     "; ".join(answer.warnings))
+        if turn.owner is not None and self.feedback is not None:
+            answer.id = self.feedback.record_answer(answer, turn.question, "api", turn.conversation_id, turn.owner)
+        turn.public = self._public(turn, answer)
         if turn.conversation_id is not None:
-            # The standalone form is stored so that a chain of follow-ups keeps its subject.
-            self.conversations.append(turn.conversation_id, "user", turn.standalone or turn.question)
-            self.conversations.append(turn.conversation_id, "assistant", answer.text)
+            # The standalone form is stored so that a chain of follow-ups keeps its subject; the question as
+            # asked and the answer as sent go beside, so a resumed conversation shows what was shown.
+            self.conversations.append(turn.conversation_id, "user", turn.standalone or turn.question,
+                                      {"question": turn.question, "filters": turn.filters})
+            self.conversations.append(turn.conversation_id, "assistant", answer.text, turn.public)
         return answer
 
     def answer_json(self, turn: Turn, answer: Answer) -> dict:
-        data = answer.to_dict()
+        return turn.public if turn.public is not None else self._public(turn, answer)
+
+    def _public(self, turn: Turn, answer: Answer) -> dict:
+        data = public_answer(answer)
         data["conversation_id"] = turn.conversation_id
         if turn.standalone and turn.standalone != turn.question:
             data["condensed_question"] = turn.standalone
         data["passages"] = passages_for(answer)
         return data
+
+
+def owner_id(caller: str) -> str:
+    """An opaque, stable id for an API caller (its key, or its address when no keys are set): conversations
+    and feedback name it, never the key itself."""
+    return hashlib.sha256(f"rag-owner:{caller}".encode()).hexdigest()[:32]
+
+
+def public_answer(answer: Answer) -> dict:
+    """Answer.to_dict() for clients: documents named by doc_id and title, never the server's file path."""
+    data = answer.to_dict()
+    for key in ("citations", "closest_matches"):
+        data[key] = [{k: v for k, v in item.items() if k != "source"} for item in data[key]]
+    return data
 
 
 def check_text(text: str, what: str) -> str:
@@ -181,5 +229,5 @@ def passages_for(answer: Answer) -> list[dict]:
         end = min(len(text), start + len(c.text))
         out.append({"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "page": c.page,
                     "publisher": hit.publisher if hit else "", "published": hit.published if hit else "",
-                    "source": c.source, "text": text, "highlight_start": start, "highlight_end": end})
+                    "text": text, "highlight_start": start, "highlight_end": end})
     return out

@@ -12,14 +12,10 @@ it on a worker thread); Slack retries carry the same event_id, which is answered
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
-import sqlite3
-import threading
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +26,7 @@ from slack_sdk.errors import SlackApiError
 
 from rag.conversation import condense_question
 from rag.errors import BadQuestionError, RagError
+from rag.feedback import FeedbackStore
 from rag.settings import Settings, SlackSettings
 from rag.slack_format import (
     CONTINUED, FEEDBACK_ACTIONS, USAGE, SlackMessage, answer_messages, escape, strip_mentions, text_message,
@@ -40,7 +37,6 @@ if TYPE_CHECKING:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from rag.assistant import Assistant
-    from rag.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -59,31 +55,13 @@ def require(slack: SlackSettings, *fields: str) -> None:
                            f"README's Slack section)")
 
 
-class SlackStore:
-    """SQLite under settings.home: event ids already handled, answers posted, and feedback on them.
-
-    The feedback table is self-contained (question, answer, citations JSON) so the eval suite can read it
-    without joining anything. One connection behind a lock: bolt calls from several worker threads.
-    """
+class SlackStore(FeedbackStore):
+    """The feedback store (rag.feedback, shared with the web page) plus the event ids already handled."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        super().__init__(path)
         with self._lock, self._db:
-            self._db.executescript("""
-                PRAGMA journal_mode=WAL;
-                CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL);
-                CREATE TABLE IF NOT EXISTS answers (
-                    id TEXT PRIMARY KEY, created_at REAL NOT NULL, channel TEXT, thread_ts TEXT, user_id TEXT,
-                    question TEXT NOT NULL, asked TEXT NOT NULL, answer TEXT NOT NULL, abstained INTEGER NOT NULL,
-                    answerer TEXT NOT NULL, citations TEXT NOT NULL);
-                CREATE TABLE IF NOT EXISTS feedback (
-                    answer_id TEXT NOT NULL, user_id TEXT NOT NULL, verdict TEXT NOT NULL, created_at REAL NOT NULL,
-                    question TEXT NOT NULL, asked TEXT NOT NULL, answer TEXT NOT NULL, abstained INTEGER NOT NULL,
-                    answerer TEXT NOT NULL, citations TEXT NOT NULL, PRIMARY KEY (answer_id, user_id));
-            """)
+            self._db.execute("CREATE TABLE IF NOT EXISTS seen_events (event_id TEXT PRIMARY KEY, seen_at REAL NOT NULL)")
 
     def first_sighting(self, event_id: str) -> bool:
         """True the first time `event_id` is seen, False for every repeat (a Slack retry)."""
@@ -92,38 +70,6 @@ class SlackStore:
             cursor = self._db.execute("INSERT OR IGNORE INTO seen_events VALUES (?, ?)", (event_id, now))
             self._db.execute("DELETE FROM seen_events WHERE seen_at < ?", (now - EVENT_ID_TTL_S,))
             return cursor.rowcount == 1
-
-    def record_answer(self, answer: Answer, question: str, channel: str | None, thread_ts: str | None,
-                      user_id: str | None) -> str:
-        answer_id = uuid.uuid4().hex
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (answer_id, time.time(), channel, thread_ts, user_id, question, answer.question, answer.text,
-                 int(answer.abstained), answer.answerer,
-                 json.dumps([c.to_dict() for c in answer.citations], ensure_ascii=False)))
-        return answer_id
-
-    def record_feedback(self, answer_id: str, user_id: str, verdict: str) -> bool:
-        """Store (or replace: a user may change their mind) `verdict` on an answer; False if it is unknown."""
-        with self._lock, self._db:
-            cursor = self._db.execute(
-                "INSERT OR REPLACE INTO feedback SELECT id, ?, ?, ?, question, asked, answer, abstained, answerer, "
-                "citations FROM answers WHERE id = ?", (user_id, verdict, time.time(), answer_id))
-            return cursor.rowcount == 1
-
-    def feedback(self) -> list[dict[str, Any]]:
-        with self._lock:
-            cursor = self._db.execute("SELECT * FROM feedback ORDER BY created_at")
-            names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-        for row in rows:
-            row["citations"] = json.loads(row["citations"])
-        return rows
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 class SlackBot:

@@ -382,6 +382,12 @@ class Assistant:
         path = default_llm_path(assemble=assemble)
         return str(path) if path else None
 
+    def model_loaded(self, name: str) -> bool:
+        """Whether the chat model behind `name` is loaded already: the first `local` answer loads the model
+        first, which takes tens of seconds on a CPU, and a front end says so meanwhile."""
+        with self._models_lock:
+            return name in self._models
+
     def chat_model(self, name: str) -> ChatModel:
         """The chat model behind the `local` or `openai` answerer, loaded once."""
         with self._models_lock:

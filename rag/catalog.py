@@ -222,6 +222,12 @@ class Catalog:
         return [NamedDocument(doc_id, title, source, broker, tuple(json.loads(companies)))
                 for doc_id, title, source, broker, companies in rows]
 
+    def page_counts(self) -> dict[str, int]:
+        """Each paged document's last page that holds a chunk (its page count, short of trailing blank pages);
+        documents without pages (text, HTML) are left out."""
+        rows = self._query("SELECT doc_id, MAX(page) FROM chunks WHERE page IS NOT NULL GROUP BY doc_id")
+        return {doc_id: int(pages) for doc_id, pages in rows if pages}
+
     def document(self, doc_id: str) -> DocumentRecord | None:
         found = [d for d in self._documents_where("doc_id = ?", (doc_id,))]
         return found[0] if found else None

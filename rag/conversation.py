@@ -8,6 +8,7 @@ conversation survives a restart; the chat API and the Slack bot share both.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sqlite3
@@ -149,7 +150,12 @@ def _condense_with_model(question: str, history: list[tuple[str, str]], assistan
 
 
 class ConversationStore:
-    """Conversation turns in SQLite. Thread-safe: one connection guarded by a lock, usable from any thread."""
+    """Conversation turns in SQLite. Thread-safe: one connection guarded by a lock, usable from any thread.
+
+    A conversation may have an owner (an opaque id of the API caller that started it): only that owner lists
+    it or continues it. An answer turn may carry `data`, the answer as the front end showed it (citations,
+    passages), so a resumed conversation shows its sources again.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -158,32 +164,51 @@ class ConversationStore:
         self._db = sqlite3.connect(str(self.path), check_same_thread=False)
         with self._lock, self._db:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # NOTE: every answer appends its turns, one lock around the connection: with a sync of the WAL on
+            # each commit (FULL) the appends queue behind the disk. NORMAL survives a crashed process and loses
+            # at most the last turns to a power cut.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("CREATE TABLE IF NOT EXISTS conversations (id TEXT PRIMARY KEY, created REAL NOT NULL)")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS turns (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT "
                 "NOT NULL REFERENCES conversations(id), role TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL)")
             self._db.execute("CREATE INDEX IF NOT EXISTS turns_by_conversation ON turns (conversation_id, seq)")
+            # Columns added after the first version: a store written by it gains them, empty.
+            for table, column in (("conversations", "owner TEXT"), ("turns", "data TEXT")):
+                names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column.split()[0] not in names:
+                    try:
+                        self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+                    except sqlite3.OperationalError as exc:
+                        # Another worker process of `rag serve --workers N` added it a moment ago.
+                        if "duplicate column" not in str(exc):
+                            raise
+            self._db.execute("CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations (owner, created)")
 
-    def create(self) -> str:
+    def create(self, owner: str | None = None) -> str:
         conversation_id = uuid.uuid4().hex
         with self._lock, self._db:
-            self._db.execute("INSERT INTO conversations (id, created) VALUES (?, ?)", (conversation_id, time.time()))
+            self._db.execute("INSERT INTO conversations (id, created, owner) VALUES (?, ?, ?)",
+                             (conversation_id, time.time(), owner))
         return conversation_id
 
-    def exists(self, conversation_id: str) -> bool:
+    def exists(self, conversation_id: str, owner: str | None = None) -> bool:
+        """Whether the conversation is on record and, with `owner`, open to that caller (its owner, or none
+        recorded: a conversation started before owners were kept, or by a Slack thread)."""
         with self._lock:
-            row = self._db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-        return row is not None
+            row = self._db.execute("SELECT owner FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return row is not None and (owner is None or row[0] is None or row[0] == owner)
 
-    def append(self, conversation_id: str, role: str, text: str) -> None:
+    def append(self, conversation_id: str, role: str, text: str, data: dict | None = None) -> None:
         if role not in ("user", "assistant"):
             raise ValueError(f"role must be 'user' or 'assistant', not {role!r}")
+        payload = json.dumps(data, ensure_ascii=False) if data is not None else None
         with self._lock, self._db:
             # A conversation id minted elsewhere (a Slack thread) is adopted on its first turn.
             self._db.execute("INSERT OR IGNORE INTO conversations (id, created) VALUES (?, ?)",
                              (conversation_id, time.time()))
-            self._db.execute("INSERT INTO turns (conversation_id, role, text, created) VALUES (?, ?, ?, ?)",
-                             (conversation_id, role, text, time.time()))
+            self._db.execute("INSERT INTO turns (conversation_id, role, text, created, data) VALUES (?, ?, ?, ?, ?)",
+                             (conversation_id, role, text, time.time(), payload))
 
     def history(self, conversation_id: str, limit: int = 10) -> list[tuple[str, str]]:
         """The last `limit` turns, oldest first."""
@@ -192,6 +217,27 @@ class ConversationStore:
                 "SELECT role, text FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
                 (conversation_id, limit)).fetchall()
         return [(role, text) for role, text in reversed(rows)]
+
+    def turns(self, conversation_id: str) -> list[dict]:
+        """Every turn, oldest first: {"role", "text", "created", "data"} (data: what `append` was given, or None)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, text, created, data FROM turns WHERE conversation_id = ? ORDER BY seq",
+                (conversation_id,)).fetchall()
+        return [{"role": role, "text": text, "created": created, "data": json.loads(data) if data else None}
+                for role, text, created, data in rows]
+
+    def conversations(self, owner: str, limit: int = 50) -> list[dict]:
+        """`owner`'s conversations that have turns, latest activity first: {"conversation_id", "title" (the
+        first question), "created", "updated", "turns"}."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.id, c.created, MAX(t.created), COUNT(t.seq), "
+                "(SELECT text FROM turns f WHERE f.conversation_id = c.id AND f.role = 'user' ORDER BY f.seq LIMIT 1) "
+                "FROM conversations c JOIN turns t ON t.conversation_id = c.id WHERE c.owner = ? "
+                "GROUP BY c.id ORDER BY MAX(t.seq) DESC LIMIT ?", (owner, limit)).fetchall()
+        return [{"conversation_id": cid, "title": title or "", "created": created, "updated": updated, "turns": n}
+                for cid, created, updated, n, title in rows]
 
     def close(self) -> None:
         with self._lock:

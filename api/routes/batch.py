@@ -196,6 +196,10 @@ def batch_status(service: ServiceDep, caller: CallerDep, job_id: str) -> BatchJo
         raise ApiError(404, f"no batch job {job_id!r}", "not_found") from None
 
 
+def _without_source(item):
+    return {k: v for k, v in item.items() if k != "source"} if isinstance(item, dict) else item
+
+
 @router.get("/{job_id}/result", summary="A batch job's answers as CSV, JSONL or XLSX",
             responses={200: {"content": {m.split(";")[0]: {} for m in _MEDIA.values()}},
                        404: {"description": "No such job"}, 409: {"description": "The job is not finished"}})
@@ -209,6 +213,9 @@ def batch_result(service: ServiceDep, caller: CallerDep, job_id: str,
     if job.status in ("queued", "running"):
         raise ApiError(409, f"batch job {job_id} is {job.status} ({job.done}/{job.total} done); poll "
                        f"GET /v1/batch/{job_id} until it is done", "not_ready")
-    body = render(jobs.result(job_id), format)
+    # Answers leave the server naming documents by doc_id and title, as /v1/ask's do: not by its file paths.
+    records = [{**r, **{key: [_without_source(item) for item in r[key]] for key in ("citations", "closest_matches")
+                        if isinstance(r.get(key), list)}} for r in jobs.result(job_id)]
+    body = render(records, format)
     return Response(body, media_type=_MEDIA[format],
                     headers={"Content-Disposition": f'attachment; filename="batch-{job_id}.{format}"'})

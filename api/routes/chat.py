@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import CallerDep, ServiceDep
 from ..errors import rag_error_payload
 from ..schemas import CitationOut, HitOut
-from ..service import ChatService, Turn
+from ..service import ChatService, Turn, owner_id
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -45,13 +45,13 @@ class PassageOut(BaseModel):
     page: int | None
     publisher: str = Field(description="Who published the report, when known.")
     published: str = Field(description="The report's date, YYYY-MM-DD, when known.")
-    source: str = Field(description="Where the server read the report from (a path on the server).")
     text: str = Field(description="The whole cited passage.")
     highlight_start: int = Field(description="Offset of the cited sentence within text.")
     highlight_end: int
 
 
 class ChatResponse(BaseModel):
+    id: str | None = Field(None, description="The answer's id, to send POST /v1/feedback about it.")
     question: str
     answer: str
     abstained: bool
@@ -59,7 +59,9 @@ class ChatResponse(BaseModel):
     citations: list[CitationOut]
     closest_matches: list[HitOut] = Field(description="When the answer abstains: the nearest passages, not citations.")
     timings: dict[str, float]
-    warnings: list[str]
+    warnings: list[str] = Field(description="Notes from the answer's checks (a citation moved, a fallback): "
+                                "for a details view and the logs, not for every answer's text.")
+    calculation: str = Field("", description="A computed figure's calculation, each operand with its [n].")
     conversation_id: str | None
     condensed_question: str | None = Field(None, description="The standalone question a follow-up became.")
     passages: list[PassageOut]
@@ -70,6 +72,7 @@ def sse(event: str, data: dict) -> str:
 
 
 def sse_events(service: ChatService, turn: Turn, request: ChatRequest) -> Iterator[str]:
+    yield sse("status", service.status(turn))
     for event in service.stream(turn, k=request.k, filters=request.filters):
         if event["type"] == "token":
             yield sse("token", {"text": event["text"]})
@@ -81,12 +84,13 @@ def sse_events(service: ChatService, turn: Turn, request: ChatRequest) -> Iterat
     yield sse("done", {"conversation_id": turn.conversation_id})
 
 
-def _turn(service: ChatService, request: ChatRequest) -> Turn:
-    return service.prepare(request.question, request.answerer, request.conversation_id, filters=request.filters)
+def _turn(service: ChatService, request: ChatRequest, caller: str) -> Turn:
+    return service.prepare(request.question, request.answerer, request.conversation_id, filters=request.filters,
+                           owner=owner_id(caller))
 
 
-def streaming_response(service: ChatService, request: ChatRequest) -> StreamingResponse:
-    turn = _turn(service, request)
+def streaming_response(service: ChatService, request: ChatRequest, caller: str) -> StreamingResponse:
+    turn = _turn(service, request, caller)
     # The background task frees the LLM slot even when the client leaves before the stream starts, in
     # which case the generator (whose finally also frees it) never runs.
     return StreamingResponse(sse_events(service, turn, request), media_type="text/event-stream",
@@ -102,16 +106,17 @@ def streaming_response(service: ChatService, request: ChatRequest) -> StreamingR
 def ask(request: ChatRequest, service: ServiceDep, caller: CallerDep):
     """Answer a question from the reports, every claim cited as [n]; or say the reports do not answer it."""
     if request.stream:
-        return streaming_response(service, request)
-    turn = _turn(service, request)
+        return streaming_response(service, request, caller)
+    turn = _turn(service, request, caller)
     answer = service.answer(turn, k=request.k, filters=request.filters)
     return service.answer_json(turn, answer)
 
 
 @router.post("/ask/stream", response_class=StreamingResponse, responses={
     404: {"description": "Unknown conversation_id"}, 409: {"description": "Nothing indexed"},
-    200: {"content": {"text/event-stream": {}}, "description": "event: token (data {text})*, then event: answer "
-          "(the JSON of /v1/ask) or event: error, then event: done."}})
+    200: {"content": {"text/event-stream": {}}, "description": "event: status (data {state, message}: what the "
+          "answer waits on, e.g. loading_model), event: token (data {text})*, then event: answer (the JSON of "
+          "/v1/ask) or event: error, then event: done."}})
 def ask_stream(request: ChatRequest, service: ServiceDep, caller: CallerDep):
     """/v1/ask as Server-Sent Events, whatever `stream` says."""
-    return streaming_response(service, request)
+    return streaming_response(service, request, caller)

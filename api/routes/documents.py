@@ -1,5 +1,5 @@
-"""GET /v1/search, GET /v1/documents, POST /v1/documents (multipart upload, then ingested) and
-DELETE /v1/documents/{doc_id}."""
+"""GET /v1/search, GET /v1/documents, POST /v1/documents (multipart upload, then ingested),
+GET /v1/documents/{doc_id}/file (the original, for a viewer) and DELETE /v1/documents/{doc_id}."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from ..deps import AssistantDep, CallerDep, ServiceDep, WriterDep
 from ..errors import ApiError
 from ..schemas import DocumentOut, HitOut
+from rag.catalog import DocumentRecord
 from rag.errors import LoadError
 from rag.load import SUPPORTED_SUFFIXES
 
@@ -55,6 +57,14 @@ class RemovedResponse(BaseModel):
     removed: str
 
 
+def document_out(record: DocumentRecord, pages: dict[str, int]) -> dict:
+    """A document as clients see it: named by doc_id, title and file name, never by the server's path."""
+    data = record.to_dict()
+    data["filename"] = Path(data.pop("source")).name
+    data["pages"] = pages.get(record.doc_id)
+    return data
+
+
 def safe_filename(name: str | None) -> str:
     """The last path component of `name`, reduced to safe characters: "../../etc/x.txt" -> "x.txt"."""
     base = re.split(r"[\\/]", name or "")[-1]
@@ -77,8 +87,35 @@ def search(assistant: AssistantDep, service: ServiceDep, caller: CallerDep,
 
 @router.get("/documents", response_model=DocumentsResponse)
 def documents(assistant: AssistantDep, caller: CallerDep) -> dict:
-    """The indexed documents with their metadata."""
-    return {"documents": [d.to_dict() for d in assistant.documents()]}
+    """The indexed documents with their metadata, and those being indexed now (status pending)."""
+    pages = assistant.catalog.page_counts()
+    return {"documents": [document_out(d, pages) for d in assistant.catalog.documents()]}
+
+
+# Types a browser may show in place; anything else is sent as a download. An uploaded HTML report is never
+# served as HTML: on this origin its scripts would run with the page's rights.
+_INLINE_TYPES = {".pdf": "application/pdf", ".txt": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8"}
+
+
+@router.get("/documents/{doc_id:path}/file", response_class=FileResponse, responses={
+    200: {"content": {"application/pdf": {}, "application/octet-stream": {}}, "description": "The original file."},
+    404: {"description": "No such document, or its file is gone"}})
+def document_file(doc_id: str, assistant: AssistantDep, caller: CallerDep) -> FileResponse:
+    """The document's original file as it was indexed (a PDF opens in the browser's viewer; add #page=N)."""
+    record = assistant.catalog.document(doc_id)
+    # The path comes from the catalog, never from the request: only indexed files can be read this way.
+    path = Path(record.source) if record is not None else None
+    if path is None or not path.is_file():
+        raise ApiError(404, f"no indexed document has doc_id {doc_id!r}" if record is None else
+                       f"the file of {doc_id!r} is no longer on the server; re-upload it", "not_found")
+    suffix = path.suffix.lower()
+    media_type = _INLINE_TYPES.get(suffix, "application/octet-stream")
+    # Opened on its own, a file other than a PDF runs nothing and reaches nothing of this origin (a PDF needs
+    # the browser's viewer, which a sandbox would block).
+    policy = "frame-ancestors 'self'" if suffix == ".pdf" else "default-src 'none'; frame-ancestors 'self'; sandbox"
+    return FileResponse(path, media_type=media_type, filename=path.name,
+                        content_disposition_type="inline" if suffix in _INLINE_TYPES else "attachment",
+                        headers={"Content-Security-Policy": policy, "Cache-Control": "private, no-cache"})
 
 
 @router.post("/documents", status_code=201, response_model=UploadResponse, responses={
@@ -136,7 +173,8 @@ async def upload(file: Annotated[UploadFile, File(description=f"One report: {', 
         raise LoadError("; ".join(f["error"] for f in report.failed))
     previous.unlink(missing_ok=True)
     resolved = str(target.resolve())
-    docs = [d.to_dict() for d in assistant.documents() if d.source in (str(target), resolved)
+    pages = assistant.catalog.page_counts()
+    docs = [document_out(d, pages) for d in assistant.documents() if d.source in (str(target), resolved)
             or Path(d.source).resolve() == target.resolve()]
     return {"filename": name, "bytes": size, "report": report.to_dict(), "documents": docs}
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..deps import CallerDep, ServiceDep
 from ..errors import ApiError, rag_error_payload
 from ..schemas import CitationOut
-from ..service import ChatService, Turn, check_text
+from ..service import ChatService, Turn, check_text, public_answer
 from rag.chunk import count_tokens
 from rag.types import Answer
 
@@ -162,7 +162,7 @@ def _turn(request: ChatCompletionRequest, service: ChatService) -> Turn:
 
 
 def _extra(answer: Answer) -> dict:
-    return {"citations": [c.to_dict() for c in answer.citations], "abstained": answer.abstained,
+    return {"citations": public_answer(answer)["citations"], "abstained": answer.abstained,
             "answerer": answer.answerer, "warnings": answer.warnings}
 
 

@@ -43,7 +43,8 @@ def test_stream_sends_answer_then_done(server):
     assert response.headers["content-type"].startswith("text/event-stream")
     events = sse_events(response)
     names = [name for name, _ in events]
-    assert names[-2:] == ["answer", "done"] and set(names[:-2]) <= {"token"}
+    assert names[0] == "status" and names[-2:] == ["answer", "done"] and set(names[1:-2]) <= {"token"}
+    assert events[0][1]["state"] == "answering" and events[0][1]["message"]
     assert "20.9%" in events[-2][1]["answer"]
     assert events[-1][1]["conversation_id"] == events[-2][1]["conversation_id"]
 

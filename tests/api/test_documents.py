@@ -64,3 +64,40 @@ def test_reader_key_cannot_upload_or_delete(writable_server):
         delete = client.delete("/v1/documents/anything")
     assert upload.status_code == 403 and delete.status_code == 403
     assert "may read but not" in upload.json()["error"]["message"]
+
+
+def test_the_original_pdf_is_served_by_doc_id_with_its_pages(writable_server, tmp_path):
+    from tests.fixtures.documents import make_pdf
+
+    pdf = make_pdf(tmp_path / "orion.pdf").read_bytes()
+    with writable_server.client(WRITER) as client:
+        uploaded = client.post("/v1/documents", files={"file": ("orion.pdf", pdf, "application/pdf")}).json()
+        doc = uploaded["documents"][0]
+        served = client.get(f"/v1/documents/{doc['doc_id']}/file")
+        listed = next(d for d in client.get("/v1/documents").json()["documents"] if d["doc_id"] == doc["doc_id"])
+        client.delete(f"/v1/documents/{doc['doc_id']}")
+    assert served.status_code == 200 and served.content == pdf
+    assert served.headers["content-type"] == "application/pdf"
+    assert served.headers["content-disposition"].startswith("inline")
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert doc["pages"] == 3 and listed["pages"] == 3 and listed["filename"] == "orion.pdf"
+
+
+def test_an_uploaded_html_report_is_served_as_a_download_never_as_a_page(writable_server):
+    html = (b"<html><head><title>Acme note</title></head><body><p>Zephyr Robotics expects 12,400 deliveries in "
+            b"2026.</p><script>alert(1)</script></body></html>")
+    with writable_server.client(WRITER) as client:
+        doc_id = client.post("/v1/documents", files={"file": ("note.html", html, "text/html")}).json()["documents"][0]["doc_id"]
+        served = client.get(f"/v1/documents/{doc_id}/file")
+        client.delete(f"/v1/documents/{doc_id}")
+    assert served.status_code == 200 and served.headers["content-type"] == "application/octet-stream"
+    assert served.headers["content-disposition"].startswith("attachment")
+    assert "sandbox" in served.headers["content-security-policy"]
+
+
+def test_the_file_of_an_unknown_document_is_404(server):
+    with server.client() as client:
+        response = client.get("/v1/documents/no-such.pdf/file")
+        traversal = client.get("/v1/documents/../../etc/passwd/file")
+    assert response.status_code == 404 and "no-such.pdf" in response.json()["error"]["message"]
+    assert traversal.status_code == 404

@@ -31,7 +31,9 @@ def test_stream_sends_tokens_then_verified_answer_then_done(slow_llm_server):
         response = client.post("/v1/ask/stream", json={"question": GROWTH})
     events = sse_events(response)
     names = [name for name, _ in events]
-    assert names[0] == "token" and names[-2:] == ["answer", "done"] and names.count("token") > 3
+    # The model was never loaded by this server (SlowModel stands in for it): the page is told it is loading.
+    assert events[0] == ("status", {"state": "loading_model", "message": events[0][1]["message"]})
+    assert names[1] == "token" and names[-2:] == ["answer", "done"] and names.count("token") > 3
     answer = events[-2][1]
     assert answer["answerer"] == "local" and "20.9%" in answer["answer"] and answer["citations"]
     assert "".join(data["text"] for name, data in events if name == "token").strip() == answer["answer"]

@@ -78,6 +78,8 @@ def test_upload_poll_and_download_in_every_format(client):
     records = [json.loads(line) for line in lines]
     assert [r["id"] for r in records] == ["q1", "q2", "q3", "q4"]
     assert records[0]["citations"][0]["doc_id"] == "000_4f14df6d3ec4a280.txt"
+    # Named by doc_id and title, as /v1/ask names them: the server's paths stay on the server.
+    assert "source" not in records[0]["citations"][0] and "source" not in records[2]["closest_matches"][0]
 
     xlsx = client.get(f"/v1/batch/{job['id']}/result", params={"format": "xlsx"})
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")

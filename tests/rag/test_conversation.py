@@ -76,3 +76,35 @@ def test_store_rejects_unknown_role(tmp_path):
 
     with pytest.raises(ValueError, match="role must be 'user' or 'assistant'"):
         ConversationStore(tmp_path / "c.sqlite").append("x", "system", "hi")
+
+
+def test_a_store_of_the_first_version_gains_owners_and_answer_data(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "conversations.sqlite"
+    with sqlite3.connect(path) as db:  # the schema before owners and answer data were kept
+        db.execute("CREATE TABLE conversations (id TEXT PRIMARY KEY, created REAL NOT NULL)")
+        db.execute("CREATE TABLE turns (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id TEXT NOT NULL, "
+                   "role TEXT NOT NULL, text TEXT NOT NULL, created REAL NOT NULL)")
+        db.execute("INSERT INTO conversations VALUES ('old', 1.0)")
+        db.execute("INSERT INTO turns (conversation_id, role, text, created) VALUES ('old', 'user', ?, 1.0)", (GROWTH,))
+    store = ConversationStore(path)
+    # An ownerless conversation stays open to whoever has its id, as it was.
+    assert store.exists("old", owner="anyone") and store.history("old") == [("user", GROWTH)]
+    assert store.turns("old")[0]["data"] is None
+    store.append("old", "assistant", "20.9% [1]", {"citations": [{"n": 1}]})
+    assert store.turns("old")[1]["data"] == {"citations": [{"n": 1}]}
+
+
+def test_conversations_are_listed_for_their_owner_only_latest_first(tmp_path):
+    store = ConversationStore(tmp_path / "c.sqlite")
+    first, second, theirs = store.create("me"), store.create("me"), store.create("them")
+    store.append(second, "user", "Second question?")
+    store.append(first, "user", GROWTH)
+    store.append(first, "assistant", "20.9% [1]")
+    store.append(theirs, "user", "Their question?")
+    store.create("me")  # no turns yet: nothing to list
+    listed = store.conversations("me")
+    assert [c["conversation_id"] for c in listed] == [first, second]
+    assert listed[0]["title"] == GROWTH and listed[0]["turns"] == 2
+    assert store.exists(first, "me") and not store.exists(first, "them")
