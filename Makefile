@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := llm,model,smallmodel,slack,eval,test
+BASE_EXTRAS := model,smallmodel,slack,eval,test
 
 .PHONY: install run test eval benchmark clean
 
@@ -17,15 +18,23 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 	$(shell grep -qw avx512vbmi /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512_VBMI=ON) \
 	$(shell grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX512_BF16=ON) \
 	$(shell grep -qw avx_vnni /proc/cpuinfo 2>/dev/null && echo -DGGML_AVX_VNNI=ON)
-$(VENV)/.installed: pyproject.toml
+# Everything but llama.cpp, whose source build takes about 13 minutes on 2 cores: `make run` serves on this and
+# builds llama.cpp in the background; the server answers extractively until the local model can load.
+$(VENV)/.base-installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check torch==2.13.0
-	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(BASE_EXTRAS)]'
 	$(BIN)/python -m rag.models
 	touch $@
 
-run: install
+$(VENV)/.installed: $(VENV)/.base-installed
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --disable-pip-version-check -e '.[$(EXTRAS)]'
+	touch $@
+
+run: $(VENV)/.base-installed
 	$(BIN)/rag ingest corpus/
+	test -f $(VENV)/.installed || (echo "building llama.cpp in the background (log: $(VENV)/llm-build.log); answers are extractive until it is ready"; \
+		nohup $(MAKE) --no-print-directory $(VENV)/.installed > $(VENV)/llm-build.log 2>&1 &)
 	$(BIN)/rag serve --host 127.0.0.1 --port 8000
 
 test: install

@@ -27,7 +27,7 @@ from rag.embed import Embedder, build_embedder, build_multilingual_embedder
 from rag.errors import AnswererError, BadQuestionError, NotFoundError, RagError
 from rag.ingest import Indexer, ProgressCallback
 from rag.metrics import MetricCalculator
-from rag.models import default_llm_path, qwen_parts_installed
+from rag.models import default_llm_path, llama_runtime_installed, qwen_parts_installed
 from rag.retrieve import HybridRetriever, ReportRetriever, parse_filters
 from rag.settings import Settings
 from rag.store import ChromaStore, VectorStore
@@ -362,9 +362,11 @@ class Assistant:
         return ExtractiveAnswerer(self.scorer, self.settings.answer)
 
     def resolve_answerer(self, name: str) -> str:
-        """The answerer `name` stands for: 'auto' is 'local' when its model is installed, else 'extractive'."""
+        """The answerer `name` stands for: 'auto' is 'local' when its model and llama.cpp are installed, else
+        'extractive'."""
         if name == "auto":
-            return "local" if self._local_model_path(assemble=False) or qwen_parts_installed() else "extractive"
+            model = self._local_model_path(assemble=False) or qwen_parts_installed()
+            return "local" if model and llama_runtime_installed() else "extractive"
         if name not in ("extractive", "local", "openai"):
             raise AnswererError(f"unknown answerer {name!r}; choose auto, extractive, local or openai")
         return name

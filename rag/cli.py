@@ -422,6 +422,12 @@ def serve(
     except RagError as exc:
         fail(exc)
     create_app = front_end("api.main").create_app
+    from rag.models import llama_runtime_installed, qwen_parts_installed
+
+    if settings.llm.answerer == "auto" and qwen_parts_installed() and not llama_runtime_installed():
+        # `make run` builds llama.cpp in the background rather than keep a new user waiting for it.
+        err.print("llama.cpp is not installed yet (make run builds it in the background: .venv/llm-build.log): "
+                  "answers are extractive until it is, then the local model answers", markup=False)
 
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)"
               + (f" with {workers} worker processes" if workers > 1 else ""), markup=False)

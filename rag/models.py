@@ -34,6 +34,20 @@ def qwen_parts_installed() -> bool:
     return all(_part_path(n) is not None for n in range(1, QWEN_PARTS + 1))
 
 
+def llama_runtime_installed() -> bool:
+    """Whether llama.cpp's Python binding can be imported. Asked afresh each time: `make run` serves extractive
+    answers while it builds llama.cpp in the background (minutes), and the running server picks the local model
+    up once the build lands in site-packages."""
+    global _llama_found
+    if not _llama_found:
+        importlib.invalidate_caches()
+        _llama_found = importlib.util.find_spec("llama_cpp") is not None
+    return _llama_found
+
+
+_llama_found = False  # once found, it stays: the check re-reads site-packages only until then
+
+
 def default_llm_path(assemble: bool = True) -> Path | None:
     """The packaged Qwen GGUF, assembled and sha256-checked on first use; None if its parts are missing."""
     target = model_dir() / QWEN_FILE

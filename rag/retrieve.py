@@ -215,7 +215,8 @@ class HybridRetriever:
                         (self.settings.multilingual_weight_zh if chinese else self.settings.multilingual_weight_en,
                          across)]
             if query_vector is not None:
-                found_by = list(dict.fromkeys(cid for _, ranking in rankings for cid, _ in ranking))
+                found_by = list(dict.fromkeys(cid for _, ranking in rankings
+                                              for cid, _ in ranking[: self.settings.unit_candidates]))
                 rankings.append((self.settings.unit_dense_weight, self._unit_ranking(query_vector, found_by, candidates)))
         else:
             # The baselines rank whole chunks by one signal each, at full weight.

@@ -90,6 +90,9 @@ class ChromaSettings(BaseModel):
 class RetrieveSettings(BaseModel):
     top_k: int = Field(6, ge=1, le=100, description="Passages returned by search and given to the answerer.")
     candidates: int = Field(40, ge=1, le=1000, description="Hits taken from each of dense and BM25 before fusion.")
+    unit_candidates: int = Field(
+        40, ge=1, le=1000, description="Chunks taken from each other ranking whose sentences and rows the unit "
+        "ranking compares with the question (their vectors are made when first needed).")
     # Defaults measured on TAT-QA dev (918 questions): see README, "Evaluation".
     rrf_k: int = Field(10, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(0.2, ge=0, description="Weight of the dense ranking of chunks in fusion.")

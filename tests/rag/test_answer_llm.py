@@ -141,3 +141,25 @@ def test_a_local_model_that_cannot_load_is_an_answerer_error_in_the_callers_thre
     broken.write_bytes(b"not a model")
     with pytest.raises(AnswererError, match="cannot load the local model .*broken.gguf"):
         LlamaCppChatModel(LLMSettings(), str(broken))
+
+
+def test_auto_answers_extractively_until_llama_cpp_is_installed_then_locally(assistant, model_path, monkeypatch):
+    """`make run` serves before llama.cpp is built: "auto" must not pick a local model it cannot load, and must
+    pick it once the build lands, without a restart."""
+    import importlib.util
+
+    import rag.models
+
+    real_find_spec = importlib.util.find_spec
+    built = False
+
+    def find_spec(name, *args, **kwargs):
+        if name == "llama_cpp" and not built:
+            return None
+        return real_find_spec(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(rag.models, "_llama_found", False)
+    assert assistant.resolve_answerer("auto") == "extractive"
+    built = True
+    assert assistant.resolve_answerer("auto") == "local"

@@ -458,3 +458,19 @@ def test_a_question_about_one_pdf_table_row_finds_that_rows_page(open_index, tmp
     [hit] = assistant.search("How much air freight revenue in 2023?", k=1)
     assert hit.doc_id == "halcyon.pdf" and hit.page == 3
     assert "Air freight 2,304 2,118 1,987" in hit.text
+
+
+def test_a_catalog_without_unit_texts_rebuilds_them_from_its_chunks(open_index, mixed_folder):
+    """Catalogs written before unit texts were kept: a question's unit vectors are made from the units rebuilt
+    from each chunk's stored text and context."""
+    from rag.chunk import stored_chunk_units
+
+    first = open_index()
+    first.ingest([mixed_folder])
+    first.catalog._conn.execute("UPDATE units SET text = NULL")
+    chunk_ids = first.catalog.chunk_ids()
+    texts = first.catalog.unit_texts(chunk_ids)
+    records = first.catalog.chunks(chunk_ids)
+    assert texts and all(texts[cid] == stored_chunk_units(records[cid].text, records[cid].context) for cid in texts)
+    assert first.search("Kestrel Motors recalls", k=1)[0].doc_id == "wire-2"
+    assert first.store.all_unit_ids()
