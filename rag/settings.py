@@ -55,12 +55,12 @@ class EmbedSettings(BaseModel):
     batch_threads: int | None = Field(
         None, ge=1, description="CPU threads for ingest-sized batches (default: all cores); queries use one."
     )
-    # bf16 arithmetic cuts the encoder's time by about 45% on CPUs that multiply bf16 in hardware, with vectors
-    # within cosine 0.9999 of fp32 (benchmarks/encoder_precision.py); elsewhere bf16 is emulated and slower, so
-    # "auto" checks.
+    # bf16 arithmetic cuts the encoder's time by about 45% on CPUs with AMX, with vectors within cosine 0.9999 of
+    # fp32 (benchmarks/encoder_precision.py); with avx512_bf16 alone it was 1.46x slower, and elsewhere bf16 is
+    # emulated, so "auto" checks.
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="Arithmetic of ingest-sized batches: auto = bf16 where the CPU has avx512_bf16 or "
-        "AMX, else fp32. Queries and small batches are always fp32.")
+        "auto", description="Arithmetic of ingest-sized batches: auto = bf16 where the CPU has AMX, else fp32. "
+        "Queries and small batches are always fp32.")
     # A chunk's sentences and table rows cost the encoder about 1.2x the chunks themselves on filing PDFs (29 unit
     # texts a page against 5.4 chunks). Only the units of chunks a question's other rankings find take part in
     # the unit ranking (TAT-QA dev hit@5 0.862, against 0.856 ranking every unit), so their vectors can wait for

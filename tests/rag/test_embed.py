@@ -137,8 +137,8 @@ def test_bf16_batches_stay_within_rounding_of_fp32():
         assert top3(rounded) == top3(exact)
 
 
-@pytest.mark.parametrize(("flags", "native"), [("fpu avx512f avx512_bf16 amx_tile", True), ("fpu avx2 amx_bf16", True),
-                                               ("fpu sse4_2 avx2 avx512f", False)])
+@pytest.mark.parametrize(("flags", "native"), [("fpu avx512f avx512_bf16 amx_bf16 amx_tile", True), ("fpu avx2 amx_bf16", True),
+                                               ("fpu avx512f avx512_bf16", False), ("fpu sse4_2 avx2 avx512f", False)])
 def test_bf16_is_chosen_only_where_the_cpu_multiplies_it(tmp_path, flags, native):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n", encoding="ascii")
