@@ -17,13 +17,14 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 
+from rag.conversation import ConversationStore
+from rag.feedback import FeedbackStore
+from rag.settings import Settings, get_settings
+
 from .errors import document_errors, error_response, install_error_handlers
 from .metrics import Metrics
 from .routes import batch, chat, conversations, documents, health, openai
 from .service import ChatService
-from rag.conversation import ConversationStore
-from rag.feedback import FeedbackStore
-from rag.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .errors import ApiError
-from rag.errors import BadQuestionError, EmptyIndexError, RagError
-from .limits import LlmGate, RateLimiter
-from .metrics import Metrics
 from rag.conversation import ConversationStore, condense_question
+from rag.errors import BadQuestionError, EmptyIndexError, RagError
 from rag.feedback import FeedbackStore
 from rag.retrieve import parse_filters
 from rag.settings import Settings
 from rag.types import Answer
+
+from .errors import ApiError
+from .limits import LlmGate, RateLimiter
+from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,14 @@ from rag.errors import BadQuestionError, RagError
 from rag.feedback import FeedbackStore
 from rag.settings import Settings, SlackSettings
 from rag.slack_format import (
-    CONTINUED, FEEDBACK_ACTIONS, USAGE, SlackMessage, answer_messages, escape, strip_mentions, text_message,
+    CONTINUED,
+    FEEDBACK_ACTIONS,
+    USAGE,
+    SlackMessage,
+    answer_messages,
+    escape,
+    strip_mentions,
+    text_message,
 )
 
 if TYPE_CHECKING:

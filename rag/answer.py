@@ -29,15 +29,27 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_citations, has_amount,
-                          has_date, has_non_year_figure, has_percent, names_missing, names_stated, token_set)
+from rag.evidence import (
+    Cited,
+    check_claims,
+    dates_dropped,
+    fits,
+    has_amount,
+    has_date,
+    has_non_year_figure,
+    has_percent,
+    names_missing,
+    names_stated,
+    repoint_citations,
+    token_set,
+)
 from rag.glossary import load_glossary
+from rag.instructions import is_instruction
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
 from rag.question import MONTHS, PERIOD_WORDS, QuestionProfile, quarters_written
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
-from rag.instructions import is_instruction
 
 log = logging.getLogger(__name__)
 

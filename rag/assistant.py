@@ -18,8 +18,17 @@ from cachetools import LRUCache
 from filelock import FileLock
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
-from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
-                           names_periods, read_rows)
+from rag.calculate import (
+    CalculationRequest,
+    Calculator,
+    Row,
+    asks_for_figure,
+    column_line_in,
+    is_table_row,
+    is_yes_no,
+    names_periods,
+    read_rows,
+)
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
@@ -68,7 +77,7 @@ class Assistant:
         self._answering: dict[tuple, threading.Event] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Assistant":
+    def from_settings(cls, settings: Settings) -> Assistant:
         catalog = Catalog(settings.catalog_path)
         store = ChromaStore(settings.chroma.collection, path=settings.chroma_path, url=settings.chroma.url,
                             write_batch=settings.chroma.write_batch)

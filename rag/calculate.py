@@ -81,7 +81,7 @@ class Calculations:
         return says(operation)
 
     @classmethod
-    def parse(cls, text: str, source: str) -> "Calculations":
+    def parse(cls, text: str, source: str) -> Calculations:
         found: list[tuple[str, str]] = []
         names: list[str] = []
         says: list[tuple[str, tuple[str, ...]]] = []

@@ -15,17 +15,26 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from rag.chunk import sentence_spans
 from rag.cite import MARKER, figures, markers_in
 from rag.glossary import Glossary, load_glossary, phrase_in
-from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
-from rag.question import (CJK, METRICS, MONTHS, QUALIFIERS, YEAR, QuestionProfile, anchor_in, normalise_periods,
-                          token_set)
-from rag.types import Hit
 from rag.instructions import is_instruction
+from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
+from rag.question import (
+    CJK,
+    METRICS,
+    MONTHS,
+    QUALIFIERS,
+    YEAR,
+    QuestionProfile,
+    anchor_in,
+    normalise_periods,
+    token_set,
+)
+from rag.types import Hit
 
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _BECAUSE = re.compile(

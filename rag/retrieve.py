@@ -25,11 +25,11 @@ import re
 import threading
 from datetime import date
 
+import numpy as np
 from cachetools import LRUCache
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-import numpy as np
 from pydantic import Field
 
 from rag.boilerplate import Boilerplate, load_boilerplate

@@ -14,7 +14,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
-    BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
     SettingsError,
 )
 
@@ -36,7 +41,7 @@ class ChunkSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "ChunkSettings":
+    def _overlap_below_size(self) -> ChunkSettings:
         if self.overlap_tokens >= self.chunk_tokens:
             raise ValueError(
                 f"overlap_tokens ({self.overlap_tokens}) must be smaller than chunk_tokens ({self.chunk_tokens})"
@@ -251,7 +256,7 @@ class Settings(BaseSettings):
                 SlackEnvSource(settings_cls, dotenv_settings), file_secret_settings)
 
     @model_validator(mode="after")
-    def _api_keys_from_env(self) -> "Settings":
+    def _api_keys_from_env(self) -> Settings:
         # The issue names a flat RAG_API_KEYS variable; the rest of the API section nests (RAG_API__...).
         if self.api_keys is not None:
             self.api.keys = self.api_keys

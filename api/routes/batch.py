@@ -25,11 +25,12 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import AssistantDep, CallerDep, ServiceDep
-from ..errors import ApiError
 from rag.batch import INPUT_FORMATS, BatchProgress, BatchRunner, atomic_write, read_batch, read_journal, render
 from rag.errors import RagError
 from rag.retrieve import parse_filters
+
+from ..deps import AssistantDep, CallerDep, ServiceDep
+from ..errors import ApiError
 
 log = logging.getLogger(__name__)
 
