@@ -90,7 +90,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
     # Outermost, so it times and counts every request, including those refused below it.
     app.add_middleware(ObserveMiddleware, settings=settings, metrics=metrics)
     # Outside that, so an upload refused there carries the headers too.
-    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    docs_paths = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p is not None}
     app.add_middleware(SecurityHeadersMiddleware, policy=page_policy((STATIC / "index.html").read_text("utf-8")),
                        docs_paths=frozenset(docs_paths))
 
@@ -100,7 +100,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
                                                              description=app.description, routes=app.routes))
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
 
     page = (STATIC / "index.html").read_bytes()
     page_headers = {"Content-Security-Policy": page_policy(page.decode("utf-8")), "X-Frame-Options": "DENY",

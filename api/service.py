@@ -7,7 +7,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag.conversation import ConversationStore, condense_question
@@ -71,7 +71,7 @@ class ChatService:
         return question
 
     def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
-                history: list[tuple[str, str]] | None = None, new_conversation: bool = True,
+                history: Sequence[tuple[str, str]] | None = None, new_conversation: bool = True,
                 filters: dict[str, str] | list[str] | None = None, owner: str | None = None) -> Turn:
         """Validate the question and filters, load the conversation and take the LLM slot when needed. Raises
         before any answering starts, so a stream can still answer with a plain 4xx/503.
@@ -95,7 +95,7 @@ class ChatService:
             # The caller asked for something this server does not offer: their choice to change, not a 503.
             raise ApiError(422, "the openai answerer is not configured on this server (RAG_LLM__OPENAI_BASE_URL); "
                            "use auto, extractive or local", "answerer_unavailable")
-        turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name,
+        turn = Turn(question=question, conversation_id=conversation_id, history=list(history or []), answerer=name,
                     owner=owner, filters=checked_filters)
         if name in GENERATIVE_GATED:
             started = time.perf_counter()

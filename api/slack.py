@@ -114,7 +114,7 @@ class SlackBot:
                        bot_user_id: str | None) -> list[tuple[str, str]]:
         """[(role, text)] of the thread's messages before `before_ts`, oldest first, from conversations.replies."""
         try:
-            messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=100).get("messages", [])
+            messages: list[dict[str, Any]] = client.conversations_replies(channel=channel, ts=thread_ts, limit=100).get("messages", [])
         except SlackApiError as exc:
             # Without history scopes a follow-up is still answered, just on its own.
             log.warning("conversations.replies failed (%s); answering without the thread", exc.response.get("error"))

@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import threading
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -174,7 +175,7 @@ class SentenceScorer:
                for t in question_terms}
         total = sum(idf.values()) or 1.0
 
-        def held(toks: set[str]) -> float:
+        def held(toks: AbstractSet[str]) -> float:
             return sum(idf[t] for t in question_terms if profile.covers(t, toks)) / total
 
         asked_in_chinese = is_chinese(profile.question)
@@ -323,7 +324,8 @@ class ExtractiveAnswerer:
             if missing:
                 return abstention(self.name, f"no sentence that answers names: {', '.join(missing)}")
         chosen.sort(key=lambda s: (s.hit.rank, s.start))
-        parts, citations = [], []
+        parts: list[str] = []
+        citations: list[Citation] = []
         for sentence in chosen:
             start = sentence.start
             quoted_before = any(c is not sentence and c.text == sentence.previous for c in chosen)
@@ -590,7 +592,7 @@ def in_report_notation(answer: str, cited: list[str]) -> str:
     """`answer` with each quarter written as its cited sentences write it ("Q12026" -> "1Q26"): the reader
     may say a period another way, and the verifier accepts it, but an analyst should read the report's own
     notation, the one the citation shows."""
-    written = {}
+    written: dict[str, str] = {}
     for sentence in cited:
         for key, form in quarters_written(sentence).items():
             written.setdefault(key, form)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -113,7 +113,7 @@ def open_assistant(settings: Settings, must_exist: bool = False):
     return Assistant.from_settings(settings)
 
 
-def fail(exc: Exception, code: int = 1) -> None:
+def fail(exc: Exception | str, code: int = 1) -> NoReturn:
     # soft_wrap: Rich would otherwise break a long message into several lines when stderr is not a terminal.
     err.print(f"error: {exc}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -426,14 +426,14 @@ def serve(
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)"
               + (f" with {workers} worker processes" if workers > 1 else ""), markup=False)
     # Keep-alive longer than clients' (httpx: 5 s), so a client never reuses a connection the server is closing.
-    options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 75}
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 75}
     if workers == 1:
         uvicorn.run(create_app(assistant, settings), **options)
         return
     # Each worker is a fresh (spawned) process that builds its own app with create_app() from the environment,
     # so the environment must name the index and the Chroma server this command was given.
     os.environ["RAG_HOME"] = str(settings.home.resolve())
-    os.environ["RAG_CHROMA__URL"] = settings.chroma.url
+    os.environ["RAG_CHROMA__URL"] = settings.chroma.url or ""  # never empty: refused above without a URL
     uvicorn.run(f"{front_end('api.main').__name__}:create_app", factory=True, workers=workers, **options)
 
 

@@ -109,7 +109,7 @@ def _condense_heuristic(question: str, previous: str) -> str:
 def _subject(previous: str) -> str:
     core = _LEADING_QUESTION.sub("", _strip_question_mark(previous))
     words = core.split()
-    kept = []
+    kept: list[str] = []
     for word in words:
         low = word.lower().strip(",")
         # A past-tense verb ("launched", "raised") ends the subject too.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -213,7 +214,7 @@ def names_missing(profile: QuestionProfile, texts: list[str]) -> list[str]:
     return [a for a in profile.names if not profile.holds(a, tokens)]
 
 
-def misspelt_in(term: str, tokens: set[str]) -> bool:
+def misspelt_in(term: str, tokens: AbstractSet[str]) -> bool:
     """Whether a long word appears in the sentence misspelt by a letter or two ("liabilites")."""
     if len(term) < 6:
         return False

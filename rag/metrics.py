@@ -31,7 +31,7 @@ from rag.calculate import (
 )
 from rag.data_files import read_data_file
 from rag.question import normalise_periods
-from rag.types import Hit
+from rag.types import Citation, Hit
 
 PACKAGED_METRICS = Path(__file__).with_name("metrics.txt")
 
@@ -407,7 +407,7 @@ class MetricCalculator:
         order: dict[tuple[int, int, str], int] = {}
         for operand in operands.values():
             order.setdefault((operand.row.start, operand.row.end, operand.row.hit.doc_id), len(order) + 1)
-        citations = []
+        citations: list[Citation] = []
         for operand in operands.values():
             key = (operand.row.start, operand.row.end, operand.row.hit.doc_id)
             if len(citations) < order[key]:
