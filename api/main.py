@@ -11,6 +11,7 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
@@ -25,6 +26,10 @@ from .errors import document_errors, error_response, install_error_handlers
 from .metrics import Metrics
 from .routes import batch, chat, conversations, documents, health, openai
 from .service import ChatService
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
+def create_app(assistant: Assistant | None = None, settings: Settings | None = None) -> FastAPI:
     """The app over `assistant` (default: `Assistant.from_settings(settings)`, built at startup)."""
     settings = settings or (assistant.settings if assistant is not None else get_settings())
 

@@ -9,6 +9,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rag.conversation import ConversationStore, condense_question
 from rag.errors import BadQuestionError, EmptyIndexError, RagError
@@ -20,6 +21,10 @@ from rag.types import Answer
 from .errors import ApiError
 from .limits import LlmGate, RateLimiter
 from .metrics import Metrics
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ class Turn:
 
 
 class ChatService:
-    def __init__(self, assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics,
+    def __init__(self, assistant: Assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics,
                  feedback: FeedbackStore | None = None) -> None:
         self.assistant = assistant
         self.settings = settings

@@ -13,13 +13,17 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from rag.errors import RagError
 from rag.settings import Settings
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions of broker research reports; every answer cites its passages.")
@@ -105,7 +109,7 @@ def require_index(settings: Settings) -> None:
         raise RagError(f"no index at {settings.home}: run `rag ingest corpus/` first (or pass --index DIR)")
 
 
-def open_assistant(settings: Settings, must_exist: bool = False):
+def open_assistant(settings: Settings, must_exist: bool = False) -> Assistant:
     if must_exist:
         require_index(settings)
     from rag.assistant import Assistant

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,12 @@ _SUBJECT_END = {
 }
 _SHORT_WORDS = 5
 
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
 
-def condense_question(question: str, history: list[tuple[str, str]], assistant=None) -> str:
+
+
+def condense_question(question: str, history: list[tuple[str, str]], assistant: Assistant | None = None) -> str:
     """A standalone question for `question`, given the conversation so far.
 
     Args:
@@ -128,7 +133,7 @@ def _as_question(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip("?.! ") + "?"
 
 
-def _condense_with_model(question: str, history: list[tuple[str, str]], assistant) -> str:
+def _condense_with_model(question: str, history: list[tuple[str, str]], assistant: Assistant) -> str:
     try:
         name = assistant.resolve_answerer(assistant.settings.llm.answerer)
         if name not in ("local", "openai"):
