@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from rag.conversation import ConversationStore, condense_question
+from rag.conversation import ConversationStore, FollowUps
 from rag.errors import BadQuestionError, EmptyIndexError, RagError
 from rag.feedback import FeedbackStore
 from rag.retrieve import parse_filters
@@ -63,6 +63,7 @@ class ChatService:
         self.conversations = conversations
         self.metrics = metrics
         self.feedback = feedback
+        self.follow_ups = FollowUps(settings.conversation)
         self.gate = LlmGate(settings.api.llm_wait_s, settings.api.llm_queue_size)
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
 
@@ -92,7 +93,7 @@ class ChatService:
             if not self.conversations.exists(conversation_id, owner):
                 raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",
                                "unknown_conversation")
-            history = self.conversations.history(conversation_id, limit=self.settings.api.history_turns)
+            history = self.conversations.history(conversation_id, limit=self.follow_ups.history_turns)
         elif new_conversation:
             conversation_id = self.conversations.create(owner)
         name = self.assistant.resolve_answerer(answerer or self.settings.llm.answerer)
@@ -130,7 +131,7 @@ class ChatService:
         # Only a request that holds the model may use it to condense: an extractive request must not wait
         # behind someone else's generation.
         model_ok = turn.holds_llm or turn.answerer == "openai"
-        standalone = condense_question(turn.question, turn.history, self.assistant if model_ok else None)
+        standalone = self.follow_ups.standalone(turn.question, turn.history, self.assistant if model_ok else None)
         self.metrics.stage.labels(stage="condense").observe(time.perf_counter() - started)
         return standalone
 

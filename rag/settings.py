@@ -207,7 +207,6 @@ class ApiSettings(BaseModel):
         "(or refused, see llm_overload).")
     llm_queue_size: int = Field(8, ge=0, description="Requests that may wait for the LLM at once; more are not queued.")
     llm_overload: str = Field("extractive", description="extractive (answer extractively, flagged) | reject (503)")
-    history_turns: int = Field(6, ge=0, le=50, description="Previous turns used to condense a follow-up question.")
 
     @field_validator("llm_overload")
     @classmethod
@@ -225,6 +224,12 @@ class ApiSettings(BaseModel):
         return [k.strip() for k in self.write_keys.split(",") if k.strip()]
 
 
+class ConversationSettings(BaseModel):
+    history_turns: int = Field(
+        6, ge=0, le=50, description="Previous turns (user and assistant messages) a follow-up question is made "
+        "standalone with, in every front end: the chat API, the OpenAI-compatible route and the Slack bot.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -240,6 +245,7 @@ class Settings(BaseSettings):
     llm: Annotated[LLMSettings, NoDecode] = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
+    conversation: ConversationSettings = ConversationSettings()
     api_keys: str | None = Field(None, description="Comma-separated API keys (env RAG_API_KEYS); sets api.keys.")
 
     @field_validator("llm", mode="before")
