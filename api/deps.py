@@ -10,10 +10,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from rag.assistant import Assistant
+
 from .errors import ApiError
 from .limits import RateLimiter
 from .service import ChatService
-from rag.assistant import Assistant
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from RAG_API_KEYS.")
 

@@ -14,7 +14,14 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
-    AnswererError, BadQuestionError, EmbedError, EmptyIndexError, FilterError, LoadError, NotFoundError, RagError,
+    AnswererError,
+    BadQuestionError,
+    EmbedError,
+    EmptyIndexError,
+    FilterError,
+    LoadError,
+    NotFoundError,
+    RagError,
     StoreError,
 )
 

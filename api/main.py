@@ -11,19 +11,25 @@ import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from starlette.datastructures import MutableHeaders
 
+from rag.conversation import ConversationStore
+from rag.feedback import FeedbackStore
+from rag.settings import Settings, get_settings
+
 from .errors import document_errors, error_response, install_error_handlers
 from .metrics import Metrics
 from .routes import batch, chat, conversations, documents, health, openai
 from .service import ChatService
-from rag.conversation import ConversationStore
-from rag.feedback import FeedbackStore
-from rag.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +56,7 @@ DOCS_CONTENT_SECURITY_POLICY = (
 )
 
 
-def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
+def create_app(assistant: Assistant | None = None, settings: Settings | None = None) -> FastAPI:
     """The app over `assistant` (default: `Assistant.from_settings(settings)`, built at startup)."""
     settings = settings or (assistant.settings if assistant is not None else get_settings())
 
@@ -89,7 +95,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
     # Outermost, so it times and counts every request, including those refused below it.
     app.add_middleware(ObserveMiddleware, settings=settings, metrics=metrics)
     # Outside that, so an upload refused there carries the headers too.
-    docs_paths = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url} - {None}
+    docs_paths = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p is not None}
     app.add_middleware(SecurityHeadersMiddleware, policy=page_policy((STATIC / "index.html").read_text("utf-8")),
                        docs_paths=frozenset(docs_paths))
 
@@ -99,7 +105,7 @@ def create_app(assistant=None, settings: Settings | None = None) -> FastAPI:
                                                              description=app.description, routes=app.routes))
         return app.openapi_schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
 
     page = (STATIC / "index.html").read_bytes()
     page_headers = {"Content-Security-Policy": page_policy(page.decode("utf-8")), "X-Frame-Options": "DENY",

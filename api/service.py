@@ -7,18 +7,24 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from .errors import ApiError
+from rag.conversation import ConversationStore, FollowUps
 from rag.errors import BadQuestionError, EmptyIndexError, RagError
-from .limits import LlmGate, RateLimiter
-from .metrics import Metrics
-from rag.conversation import ConversationStore, condense_question
 from rag.feedback import FeedbackStore
 from rag.retrieve import parse_filters
 from rag.settings import Settings
 from rag.types import Answer
+
+from .errors import ApiError
+from .limits import LlmGate, RateLimiter
+from .metrics import Metrics
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +56,14 @@ class Turn:
 
 
 class ChatService:
-    def __init__(self, assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics,
+    def __init__(self, assistant: Assistant, settings: Settings, conversations: ConversationStore, metrics: Metrics,
                  feedback: FeedbackStore | None = None) -> None:
         self.assistant = assistant
         self.settings = settings
         self.conversations = conversations
         self.metrics = metrics
         self.feedback = feedback
+        self.follow_ups = FollowUps(settings.conversation)
         self.gate = LlmGate(settings.api.llm_wait_s, settings.api.llm_queue_size)
         self.limiter = RateLimiter(settings.api.rate_limit_per_minute)
 
@@ -70,7 +77,7 @@ class ChatService:
         return question
 
     def prepare(self, question: str, answerer: str | None, conversation_id: str | None = None,
-                history: list[tuple[str, str]] | None = None, new_conversation: bool = True,
+                history: Sequence[tuple[str, str]] | None = None, new_conversation: bool = True,
                 filters: dict[str, str] | list[str] | None = None, owner: str | None = None) -> Turn:
         """Validate the question and filters, load the conversation and take the LLM slot when needed. Raises
         before any answering starts, so a stream can still answer with a plain 4xx/503.
@@ -86,7 +93,7 @@ class ChatService:
             if not self.conversations.exists(conversation_id, owner):
                 raise ApiError(404, f"unknown conversation_id {conversation_id!r}; omit it to start a new conversation",
                                "unknown_conversation")
-            history = self.conversations.history(conversation_id, limit=self.settings.api.history_turns)
+            history = self.conversations.history(conversation_id, limit=self.follow_ups.history_turns)
         elif new_conversation:
             conversation_id = self.conversations.create(owner)
         name = self.assistant.resolve_answerer(answerer or self.settings.llm.answerer)
@@ -94,7 +101,7 @@ class ChatService:
             # The caller asked for something this server does not offer: their choice to change, not a 503.
             raise ApiError(422, "the openai answerer is not configured on this server (RAG_LLM__OPENAI_BASE_URL); "
                            "use auto, extractive or local", "answerer_unavailable")
-        turn = Turn(question=question, conversation_id=conversation_id, history=history or [], answerer=name,
+        turn = Turn(question=question, conversation_id=conversation_id, history=list(history or []), answerer=name,
                     owner=owner, filters=checked_filters)
         if name in GENERATIVE_GATED:
             started = time.perf_counter()
@@ -124,7 +131,7 @@ class ChatService:
         # Only a request that holds the model may use it to condense: an extractive request must not wait
         # behind someone else's generation.
         model_ok = turn.holds_llm or turn.answerer == "openai"
-        standalone = condense_question(turn.question, turn.history, self.assistant if model_ok else None)
+        standalone = self.follow_ups.standalone(turn.question, turn.history, self.assistant if model_ok else None)
         self.metrics.stage.labels(stage="condense").observe(time.perf_counter() - started)
         return standalone
 

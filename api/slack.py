@@ -24,12 +24,19 @@ from slack_bolt import Ack, App, BoltResponse, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from rag.conversation import condense_question
+from rag.conversation import FollowUps
 from rag.errors import BadQuestionError, RagError
 from rag.feedback import FeedbackStore
 from rag.settings import Settings, SlackSettings
 from rag.slack_format import (
-    CONTINUED, FEEDBACK_ACTIONS, USAGE, SlackMessage, answer_messages, escape, strip_mentions, text_message,
+    CONTINUED,
+    FEEDBACK_ACTIONS,
+    USAGE,
+    SlackMessage,
+    answer_messages,
+    escape,
+    strip_mentions,
+    text_message,
 )
 
 if TYPE_CHECKING:
@@ -41,8 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ENV_NAMES = {"bot_token": "SLACK_BOT_TOKEN", "app_token": "SLACK_APP_TOKEN", "signing_secret": "SLACK_SIGNING_SECRET"}
-# Turns of a thread given to condense_question; older turns rarely change what a follow-up means.
-HISTORY_TURNS = 10
 # Slack retries an event for about an hour at most; ids older than a day are safe to forget.
 EVENT_ID_TTL_S = 24 * 3600
 
@@ -77,6 +82,7 @@ class SlackBot:
 
     def __init__(self, assistant: Assistant, settings: Settings, store: SlackStore) -> None:
         self.assistant = assistant
+        self.follow_ups = FollowUps(settings.conversation)
         self.answerer = settings.llm.answerer
         self.store = store
 
@@ -90,7 +96,7 @@ class SlackBot:
             if history:
                 generative = self.assistant.resolve_answerer(self.answerer) in ("local", "openai")
                 # The heuristic is instant; the model rewrites only when it is the one answering anyway.
-                asked = condense_question(question, history, assistant=self.assistant if generative else None)
+                asked = self.follow_ups.standalone(question, history, self.assistant if generative else None)
             answer = self.assistant.ask(asked, answerer=self.answerer)
         except BadQuestionError as exc:
             return [text_message(f":warning: {escape(str(exc))}. {USAGE}")]
@@ -107,7 +113,7 @@ class SlackBot:
                        bot_user_id: str | None) -> list[tuple[str, str]]:
         """[(role, text)] of the thread's messages before `before_ts`, oldest first, from conversations.replies."""
         try:
-            messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=100).get("messages", [])
+            messages: list[dict[str, Any]] = client.conversations_replies(channel=channel, ts=thread_ts, limit=100).get("messages", [])
         except SlackApiError as exc:
             # Without history scopes a follow-up is still answered, just on its own.
             log.warning("conversations.replies failed (%s); answering without the thread", exc.response.get("error"))
@@ -123,7 +129,7 @@ class SlackBot:
             text = strip_mentions(text) if not from_bot else text
             if text:
                 history.append(("assistant" if from_bot else "user", _unescape(text)))
-        return history[-HISTORY_TURNS:]
+        return history
 
 
 def _unescape(text: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -54,7 +53,7 @@ def main() -> None:
             first: list[float] = []
             started = time.perf_counter()
             answer = assistant.ask(question, answerer="local",
-                                   on_token=lambda _t: first.append(time.perf_counter()) if not first else None)
+                                   on_token=lambda _t, first=first: first.append(time.perf_counter()) if not first else None)
             totals.append(time.perf_counter() - started)
             kept += answer.answerer == "local"
             retried += any(w.startswith("attempt 1") for w in answer.warnings)

@@ -141,7 +141,7 @@ async def client_loop(host: str, port: int, until: float, llm_share: float, rng:
             status, payload = await asyncio.wait_for(connection.request(method, target, body), timeout=120)
             if route.startswith("ask") and status == 200:
                 answerers[f"{route} -> {json.loads(payload)['answerer']}"] += 1
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError, ValueError, IndexError) as exc:
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
             status = type(exc).__name__
             connection.close()
         results[route].append((time.perf_counter() - started, status))

@@ -123,7 +123,7 @@ class NaiveLangChain:
         self.chunks = 0
         self.reused = False
 
-    def __enter__(self) -> "NaiveLangChain":
+    def __enter__(self) -> NaiveLangChain:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -25,11 +25,12 @@ import re
 import time
 from pathlib import Path
 
-from .run import ROOT, Progress, run_info
-from .tatqa import cache_root
 from rag.cite import MARKER, figures
 from rag.errors import RagError
 from rag.settings import Settings
+
+from .run import ROOT, Progress, run_info
+from .tatqa import cache_root
 
 FINANCEBENCH_DIR = ROOT.parent / "shared" / "data" / "financebench-dev"
 CITATION = ('Islam et al., "FinanceBench: A New Benchmark for Financial Question Answering", 2023 '
@@ -118,8 +119,9 @@ class PageBM25:
     """The plain baseline: Okapi BM25 (k1 1.5, b 0.75) over whole pages, with the project's tokens."""
 
     def __init__(self, pages: list[tuple[tuple[str, int], str]]) -> None:
-        from .baselines import OkapiBM25
         from rag.lexical import lexical_tokens
+
+        from .baselines import OkapiBM25
 
         self._tokens = lexical_tokens
         self.keys = [key for key, _ in pages]

@@ -20,10 +20,11 @@ import re
 import unicodedata
 from pathlib import Path
 
+from rag.settings import Settings
+
 from .baselines import OkapiBM25, Span
 from .run import MODES, ROOT, Progress, hits_as_spans, retrieval_metrics, run_info
 from .tatqa import _read_jsonl, open_benchmark_index
-from rag.settings import Settings
 
 FINCUGE_DIR = ROOT.parent / "shared" / "data" / "fincuge-dev"
 CITATION = ('Lu et al., "BBT-Fin: Comprehensive Construction of Chinese Financial Domain Pre-trained Language '

@@ -4,7 +4,7 @@ and a compact table on the terminal."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -29,7 +29,7 @@ def num(value: float | None) -> str:
 def write_report(run: dict, out_dir: Path = REPORTS, name: str | None = None) -> dict[str, Path]:
     """Write `run` as NAME.json, NAME.md and NAME.png in `out_dir`; returns the three paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = name or "eval-" + datetime.now(timezone.utc).strftime("%Y-%m-%d-%H%M%S")
+    name = name or "eval-" + datetime.now(UTC).strftime("%Y-%m-%d-%H%M%S")
     paths = {"json": out_dir / f"{name}.json", "md": out_dir / f"{name}.md", "png": out_dir / f"{name}.png"}
     paths["json"].write_text(json.dumps(run, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     render_chart(run, paths["png"])

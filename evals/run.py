@@ -25,12 +25,13 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .baselines import NaiveLangChain, Span
 from rag.errors import EmptyIndexError, RagError
 from rag.load import load_file
+
+from .baselines import NaiveLangChain, Span
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SUITE = ROOT / "evals" / "guosen_qa.jsonl"
@@ -397,7 +398,7 @@ def run_info() -> dict:
     commit = git("rev-parse", "--short", "HEAD")
     if commit and git("status", "--porcelain", "--untracked-files=no"):
         commit += "+"
-    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit or "unknown"}
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit or "unknown"}
 
 
 # Comparing runs ----------------------------------------------------------------------------------------

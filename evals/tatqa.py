@@ -27,11 +27,12 @@ import string
 from collections import Counter
 from pathlib import Path
 
-from .baselines import NaiveLangChain, QueryCache
-from .run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
 from rag.embed import file_sha256
 from rag.errors import RagError
 from rag.settings import Settings
+
+from .baselines import NaiveLangChain, QueryCache
+from .run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
 
 TATQA_DIR = ROOT.parent / "shared" / "data" / "tatqa-dev"
 CITATION = ('Zhu et al., "TAT-QA: A Question Answering Benchmark on a Hybrid of Tabular and Textual Content in '
@@ -123,10 +124,10 @@ def shifted_year_questions(corpus: list[dict], questions: list[dict]) -> list[di
         context_years = years.get(q["context_id"], set())
         if len(named) != 1 or int(next(iter(named))) not in context_years:
             continue
-        year = next(iter(named))
+        year, earlier = next(iter(named)), str(min(context_years) - 1)
         shifted.append({"id": q["id"], "asked": q["question"], "context_id": q["context_id"],
-                        "question": _YEAR.sub(lambda m: str(min(context_years) - 1) if m.group(0) == year
-                                              else m.group(0), q["question"])})
+                        "question": _YEAR.sub(lambda m, year=year, earlier=earlier:
+                                              earlier if m.group(0) == year else m.group(0), q["question"])})
     return shifted
 
 
@@ -198,11 +199,11 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
             gold = set(q["evidence_doc_ids"])
             row: dict = {"id": q["id"], "answer_from": q.get("answer_from", ""), "ranks": {}}
             for name, search in searchers.items():
-                row["ranks"][name] = first_rank(search(q["question"], k), lambda s: s.doc_id in gold)
+                row["ranks"][name] = first_rank(search(q["question"], k), lambda s, gold=gold: s.doc_id in gold)
             # NOTE: no public filter selects a set of documents, so the within-context ranking goes one level
             # below search(); it is the same retrieval, restricted to the context's doc ids.
             within = assistant.retriever._retrieve(q["question"], k, context_docs.get(q["context_id"], set()), "hybrid")
-            row["ranks"]["within_context"] = first_rank(hits_as_spans(within), lambda s: s.doc_id in gold)
+            row["ranks"]["within_context"] = first_rank(hits_as_spans(within), lambda s, gold=gold: s.doc_id in gold)
             if answers and q.get("answer_from") == "text":
                 answer = assistant.ask(q["question"], answerer=answerer)
                 text = "" if answer.abstained else answer.text

@@ -19,10 +19,11 @@ import re
 import time
 from pathlib import Path
 
-from .run import Progress, run_info
-from .tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
 from rag.cite import MARKER
 from rag.settings import Settings
+
+from .run import Progress, run_info
+from .tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
 
 _FIGURE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 

@@ -2,7 +2,7 @@
 
 from rag.errors import RagError
 from rag.settings import Settings, get_settings
-from rag.types import Answer, Citation, Chunk, Document, Hit
+from rag.types import Answer, Chunk, Citation, Document, Hit
 
 __all__ = ["Answer", "Assistant", "Chunk", "Citation", "Document", "Hit", "RagError", "Settings", "get_settings"]
 

@@ -17,6 +17,7 @@ import logging
 import math
 import re
 import threading
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -29,15 +30,27 @@ from rag.chunk import count_tokens, heading_of, sentence_spans
 from rag.cite import figures
 from rag.embed import Embedder
 from rag.errors import AnswererError
-from rag.evidence import (Cited, check_claims, dates_dropped, fits, repoint_citations, has_amount,
-                          has_date, has_non_year_figure, has_percent, names_missing, names_stated, token_set)
+from rag.evidence import (
+    Cited,
+    check_claims,
+    dates_dropped,
+    fits,
+    has_amount,
+    has_date,
+    has_non_year_figure,
+    has_percent,
+    names_missing,
+    names_stated,
+    repoint_citations,
+    token_set,
+)
 from rag.glossary import load_glossary
+from rag.instructions import is_instruction
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
 from rag.question import MONTHS, PERIOD_WORDS, QuestionProfile, quarters_written
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
-from rag.instructions import is_instruction
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +175,7 @@ class SentenceScorer:
                for t in question_terms}
         total = sum(idf.values()) or 1.0
 
-        def held(toks: set[str]) -> float:
+        def held(toks: AbstractSet[str]) -> float:
             return sum(idf[t] for t in question_terms if profile.covers(t, toks)) / total
 
         asked_in_chinese = is_chinese(profile.question)
@@ -311,7 +324,8 @@ class ExtractiveAnswerer:
             if missing:
                 return abstention(self.name, f"no sentence that answers names: {', '.join(missing)}")
         chosen.sort(key=lambda s: (s.hit.rank, s.start))
-        parts, citations = [], []
+        parts: list[str] = []
+        citations: list[Citation] = []
         for sentence in chosen:
             start = sentence.start
             quoted_before = any(c is not sentence and c.text == sentence.previous for c in chosen)
@@ -578,7 +592,7 @@ def in_report_notation(answer: str, cited: list[str]) -> str:
     """`answer` with each quarter written as its cited sentences write it ("Q12026" -> "1Q26"): the reader
     may say a period another way, and the verifier accepts it, but an analyst should read the report's own
     notation, the one the citation shows."""
-    written = {}
+    written: dict[str, str] = {}
     for sentence in cited:
         for key, form in quarters_written(sentence).items():
             written.setdefault(key, form)

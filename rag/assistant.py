@@ -8,7 +8,7 @@ import queue
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property, lru_cache
@@ -18,8 +18,17 @@ from cachetools import LRUCache
 from filelock import FileLock
 
 from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
-from rag.calculate import (CalculationRequest, Calculator, Row, asks_for_figure, column_line_in, is_table_row, is_yes_no,
-                           names_periods, read_rows)
+from rag.calculate import (
+    CalculationRequest,
+    Calculator,
+    Row,
+    asks_for_figure,
+    column_line_in,
+    is_table_row,
+    is_yes_no,
+    names_periods,
+    read_rows,
+)
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
@@ -44,7 +53,11 @@ class Assistant:
     """The library entry point: `Assistant.from_settings(settings).ask("...")`."""
 
     def __init__(self, settings: Settings, catalog: Catalog, store: VectorStore, embedder: Embedder,
-                 multilingual: Embedder | None = None) -> None:
+                 multilingual: Embedder | None = None, chat_models: Mapping[str, ChatModel] | None = None) -> None:
+        """Args:
+            chat_models: the chat model behind an answerer name ("local", "openai"), used as given instead of
+                being loaded from settings on first use: a test's fake, or a model the application holds.
+        """
         self.settings = settings
         self.catalog = catalog
         self.store = store
@@ -54,7 +67,7 @@ class Assistant:
                                units_at_ingest=settings.embed.unit_vectors == "ingest")
         self.retriever = HybridRetriever(catalog, store, embedder, settings.retrieve, multilingual=multilingual,
                                          boilerplate=self.indexer.chunker.boilerplate)
-        self._models: dict[str, ChatModel] = {}
+        self._models: dict[str, ChatModel] = dict(chat_models or {})
         self._models_lock = threading.Lock()
         # Ingest and remove change the index; one at a time keeps the catalog and Chroma in step.
         self._write_lock = threading.Lock()
@@ -68,12 +81,12 @@ class Assistant:
         self._answering: dict[tuple, threading.Event] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Assistant":
+    def from_settings(cls, settings: Settings, chat_models: Mapping[str, ChatModel] | None = None) -> Assistant:
         catalog = Catalog(settings.catalog_path)
         store = ChromaStore(settings.chroma.collection, path=settings.chroma_path, url=settings.chroma.url,
                             write_batch=settings.chroma.write_batch)
         return cls(settings, catalog, store, build_embedder(settings.embed),
-                   build_multilingual_embedder(settings.embed))
+                   build_multilingual_embedder(settings.embed), chat_models=chat_models)
 
     # Index ---------------------------------------------------------------------------------------------
 

@@ -30,9 +30,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -388,7 +392,7 @@ def report_path(output: Path) -> Path:
 class BatchRunner:
     """Answers a list of BatchItems into OUTPUT through `assistant.ask`, resuming from OUTPUT's journal."""
 
-    def __init__(self, assistant, output: Path, answerer: str | None = None,
+    def __init__(self, assistant: Assistant, output: Path, answerer: str | None = None,
                  filters: dict[str, str] | list[str] | None = None, k: int | None = None, workers: int = 1,
                  on_token: Callable[[str], None] | None = None) -> None:
         output = Path(output)

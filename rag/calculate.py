@@ -81,7 +81,7 @@ class Calculations:
         return says(operation)
 
     @classmethod
-    def parse(cls, text: str, source: str) -> "Calculations":
+    def parse(cls, text: str, source: str) -> Calculations:
         found: list[tuple[str, str]] = []
         names: list[str] = []
         says: list[tuple[str, tuple[str, ...]]] = []
@@ -314,7 +314,7 @@ def read_pair_request(question: str, calculations: Calculations) -> PairRequest 
     found = read_operation(question, calculations)
     if found is None:
         return None
-    operation, at, low = found
+    operation, _, low = found
     if operation not in _PAIR_JOIN:
         return None
     years = list(dict.fromkeys(YEAR.findall(low)))
@@ -322,8 +322,8 @@ def read_pair_request(question: str, calculations: Calculations) -> PairRequest 
         return None
     # The year said once for both ("... in 2019?", "as at September 30, 2019") belongs to neither item.
     low = _YEAR_PHRASE.sub(" ", low)
-    at = next((m for p, o in calculations.phrases if o == operation
-               for m in [re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low)] if m), None)
+    at: re.Match[str] | None = next((m for p, o in calculations.phrases if o == operation
+                                     for m in [re.search(rf"(?<!\w){re.escape(p)}(?!\w)", low)] if m is not None), None)
     if at is None:
         return None
     before, after = low[: at.start()], low[at.end():]
@@ -468,7 +468,7 @@ def is_table_row(text: str) -> bool:
     if " | " in line and re.search(r":\s*\S*\d", line):
         return True
     trailing = _TRAILING_CELLS.search(line)
-    return bool(trailing) and len(re.findall(r"\d[\d,.]*", trailing.group(0))) >= 2
+    return trailing is not None and len(re.findall(r"\d[\d,.]*", trailing.group(0))) >= 2
 
 
 def names_periods(text: str, periods: tuple[str, ...]) -> bool:

@@ -214,7 +214,7 @@ class Catalog:
               "chunk_count FROM documents"
         rows = self._query(sql + (" WHERE status = ?" if status else "") + " ORDER BY doc_id",
                            (status,) if status else ())
-        return [DocumentRecord(*row[:8], json.loads(row[8]), row[9]) for row in rows]
+        return [_document_record(row) for row in rows]
 
     def document_names(self) -> list[NamedDocument]:
         """What names each ready document (rag/scope.py): title, source, broker and companies."""
@@ -236,7 +236,7 @@ class Catalog:
         rows = self._query(
             "SELECT doc_id, source, content_hash, status, title, publisher, broker, published, companies, "
             f"chunk_count FROM documents WHERE {where}", params)
-        return [DocumentRecord(*row[:8], json.loads(row[8]), row[9]) for row in rows]
+        return [_document_record(row) for row in rows]
 
     def hashes(self) -> dict[str, tuple[str, str, str]]:
         """doc_id -> (content_hash, status, source)."""
@@ -311,7 +311,7 @@ class Catalog:
             records = self.chunks(old)
             for cid in old:
                 if cid in records:
-                    found[cid] = stored_chunk_units(records[cid].text, records[cid].context)
+                    found[cid] = list(stored_chunk_units(records[cid].text, records[cid].context))
         return {cid: [t or "" for t in texts] for cid, texts in found.items()}
 
     def chunks_without_units(self) -> list[Chunk]:
@@ -445,3 +445,10 @@ class Catalog:
                 params.append(value)
         rows = self._query(f"SELECT doc_id FROM documents WHERE {' AND '.join(clauses)}", params)
         return {r[0] for r in rows}
+
+
+def _document_record(row: tuple) -> DocumentRecord:
+    """A documents row as _documents_where and documents() select it; companies are stored as JSON."""
+    doc_id, source, content_hash, status, title, publisher, broker, published, companies, chunk_count = row
+    return DocumentRecord(doc_id, source, content_hash, status, title, publisher, broker, published,
+                          json.loads(companies), chunk_count)

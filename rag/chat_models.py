@@ -12,13 +12,16 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from rag.errors import AnswererError
 from rag.settings import LLMSettings
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import CreateChatCompletionStreamResponse
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +89,14 @@ class LlamaCppChatModel:
         while True:
             messages, on_token, job = self._jobs.get()
             try:
-                pieces = []
+                pieces: list[str] = []
                 stream = llm.create_chat_completion(
                     messages=messages, stream=True, temperature=self.settings.temperature,
                     max_tokens=self.settings.max_tokens, seed=0)
-                for event in stream:
-                    delta = event["choices"][0].get("delta", {}).get("content") or ""
+                # stream=True returns chunks; llama_cpp annotates the call with both shapes in one union.
+                for event in cast("Iterator[CreateChatCompletionStreamResponse]", stream):
+                    content = event["choices"][0].get("delta", {}).get("content")
+                    delta = content if isinstance(content, str) else ""
                     if delta:
                         pieces.append(delta)
                         if on_token:

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,15 +21,19 @@ from rich.console import Console
 from rag.errors import RagError
 from rag.settings import Settings
 
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask questions of broker research reports; every answer cites its passages.")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-IndexOption = Annotated[Optional[Path], typer.Option("--index", help="Index directory (env RAG_HOME, default .rag/).")]
-ChromaOption = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8001.")]
+IndexOption = Annotated[Path | None, typer.Option("--index", help="Index directory (env RAG_HOME, default .rag/).")]
+ChromaOption = Annotated[str | None, typer.Option("--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8001.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-FilterOption = Annotated[Optional[list[str]], typer.Option(
+FilterOption = Annotated[list[str] | None, typer.Option(
     "--filter", help="key=value: doc_id, source, publisher, broker, company, ticker, date_from, date_to.")]
 
 # The distribution's name in pyproject.toml [project]: `rag --version` reports what is installed.
@@ -66,7 +70,7 @@ def check_answerer(value: str | None) -> str | None:
     return value
 
 
-LlmOption = Annotated[Optional[str], typer.Option("--llm", callback=check_answerer,
+LlmOption = Annotated[str | None, typer.Option("--llm", callback=check_answerer,
                                                   help="auto | extractive | local | openai")]
 
 
@@ -105,7 +109,7 @@ def require_index(settings: Settings) -> None:
         raise RagError(f"no index at {settings.home}: run `rag ingest corpus/` first (or pass --index DIR)")
 
 
-def open_assistant(settings: Settings, must_exist: bool = False):
+def open_assistant(settings: Settings, must_exist: bool = False) -> Assistant:
     if must_exist:
         require_index(settings)
     from rag.assistant import Assistant
@@ -113,7 +117,7 @@ def open_assistant(settings: Settings, must_exist: bool = False):
     return Assistant.from_settings(settings)
 
 
-def fail(exc: Exception, code: int = 1) -> None:
+def fail(exc: Exception | str, code: int = 1) -> NoReturn:
     # soft_wrap: Rich would otherwise break a long message into several lines when stderr is not a terminal.
     err.print(f"error: {exc}", markup=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -162,9 +166,9 @@ def ingest(
 
 @app.command()
 def search(
-    query: Annotated[Optional[str], typer.Argument(help="What to look for.")] = None,
+    query: Annotated[str | None, typer.Argument(help="What to look for.")] = None,
     k: Annotated[int, typer.Option("-k", help="Passages to return.")] = 5,
-    file: Annotated[Optional[Path], typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
+    file: Annotated[Path | None, typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
     filters: FilterOption = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
@@ -215,10 +219,10 @@ def read_questions(path: Path) -> list[tuple[str | None, str]]:
 
 @app.command()
 def ask(
-    question: Annotated[Optional[str], typer.Argument(help="The question.")] = None,
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
     llm: LlmOption = None,
-    k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
+    file: Annotated[Path | None, typer.Option("--file", help='JSONL of {"id", "question"} lines.')] = None,
     filters: FilterOption = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
@@ -314,14 +318,14 @@ def documents(index: IndexOption = None, chroma_url: ChromaOption = None, as_jso
 @app.command()
 def batch(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Questions: .txt (one per line), .csv/.xlsx (a question column), .jsonl.")],
-    output: Annotated[Optional[Path], typer.Option(
+    output: Annotated[Path | None, typer.Option(
         "--out", help="Answers: .jsonl, .csv or .xlsx (default: q.csv -> q.answers.csv, .xlsx and .jsonl alike; "
                       "q.txt -> q.txt.answers.jsonl). Rerun to resume.")] = None,
     llm: LlmOption = None,
-    k: Annotated[Optional[int], typer.Option("-k", help="Passages to retrieve.")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="Passages to retrieve.")] = None,
     column: Annotated[str, typer.Option("--column", help="The column (or JSON key) holding the questions.")] = "question",
     workers: Annotated[int, typer.Option("--workers", min=1, max=32, help="Questions answered at once.")] = 1,
-    encoding: Annotated[Optional[str], typer.Option(
+    encoding: Annotated[str | None, typer.Option(
         "--encoding", help="Text encoding of a .txt/.csv/.jsonl INPUT, e.g. cp1252 (default: detected).")] = None,
     filters: FilterOption = None,
     index: IndexOption = None,
@@ -353,7 +357,7 @@ def batch(
             summary = runner.run(items, on_progress=on_progress)
     except BatchInterrupted as exc:
         err.print(f"stopped: {exc}", markup=False)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     except RagError as exc:
         fail(exc)
     if as_json:
@@ -371,7 +375,7 @@ def batch(
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to bind (loopback only unless RAG_API_KEYS is set).")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
-    ingest_paths: Annotated[Optional[list[Path]], typer.Option(
+    ingest_paths: Annotated[list[Path] | None, typer.Option(
         "--ingest", help="Index these files or folders (incrementally) before serving; repeatable.")] = None,
     index: IndexOption = None,
     chroma_url: ChromaOption = None,
@@ -432,14 +436,14 @@ def serve(
     err.print(f"serving on http://{host}:{port}/ (API docs at /docs)"
               + (f" with {workers} worker processes" if workers > 1 else ""), markup=False)
     # Keep-alive longer than clients' (httpx: 5 s), so a client never reuses a connection the server is closing.
-    options = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 75}
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "timeout_keep_alive": 75}
     if workers == 1:
         uvicorn.run(create_app(assistant, settings), **options)
         return
     # Each worker is a fresh (spawned) process that builds its own app with create_app() from the environment,
     # so the environment must name the index and the Chroma server this command was given.
     os.environ["RAG_HOME"] = str(settings.home.resolve())
-    os.environ["RAG_CHROMA__URL"] = settings.chroma.url
+    os.environ["RAG_CHROMA__URL"] = settings.chroma.url or ""  # never empty: refused above without a URL
     uvicorn.run(f"{front_end('api.main').__name__}:create_app", factory=True, workers=workers, **options)
 
 
@@ -451,10 +455,10 @@ def eval_(
     tatqa: Annotated[bool, typer.Option("--tatqa", help="Also run the TAT-QA dev benchmark (its own cached index).")] = False,
     tatqa_arithmetic: Annotated[bool, typer.Option("--tatqa-arithmetic", help="Also ask TAT-QA dev's 750 computed questions (right / wrong / abstained; the TAT-QA index).")] = False,
     financebench: Annotated[bool, typer.Option("--financebench", help="Also answer the FinanceBench dev questions over their filings' pages (own cached index).")] = False,
-    financebench_suite: Annotated[Optional[Path], typer.Option("--financebench-suite", help="Also answer a question file of our own written from the FinanceBench dev pages (e.g. evals/financebench_blind1.jsonl).")] = None,
+    financebench_suite: Annotated[Path | None, typer.Option("--financebench-suite", help="Also answer a question file of our own written from the FinanceBench dev pages (e.g. evals/financebench_blind1.jsonl).")] = None,
     fincuge: Annotated[bool, typer.Option("--fincuge", help="Also run the FinCUGE dev benchmark: Chinese questions over Chinese news (own cached index).")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
-    compare: Annotated[Optional[Path], typer.Option("--compare", help="An earlier JSON report: name the questions whose outcome changed.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N questions of each set.")] = None,
+    compare: Annotated[Path | None, typer.Option("--compare", help="An earlier JSON report: name the questions whose outcome changed.")] = None,
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines", help="Also score BM25 alone, dense alone and naive LangChain.")] = True,
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the Markdown, JSON and PNG report.")] = Path("evals/reports"),
     index: IndexOption = None,

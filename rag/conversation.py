@@ -2,7 +2,8 @@
 
 `condense_question(question, history)` turns "and in 2027?" into "How much will global AI server shipments
 grow in 2027?" using the previous turns (the LLM when a generative answerer is configured, else a heuristic),
-so retrieval sees the whole question. `ConversationStore` keeps the turns in SQLite under settings.home so a
+so retrieval sees the whole question. `FollowUps` is that policy as every front end applies it: the last
+`settings.conversation.history_turns` turns, then condense_question. `ConversationStore` keeps the turns in SQLite under settings.home so a
 conversation survives a restart; the chat API and the Slack bot share both.
 """
 
@@ -15,7 +16,9 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +47,33 @@ _SUBJECT_END = {
 }
 _SHORT_WORDS = 5
 
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+    from rag.settings import ConversationSettings
 
-def condense_question(question: str, history: list[tuple[str, str]], assistant=None) -> str:
+
+
+class FollowUps:
+    """How a front end reads a follow-up: with the conversation's last `history_turns` turns, made standalone by
+    condense_question. The API, its OpenAI-compatible route and the Slack bot all ask through one of these, so a
+    follow-up means the same wherever it is asked."""
+
+    def __init__(self, settings: ConversationSettings) -> None:
+        self.history_turns = settings.history_turns
+
+    def recent(self, history: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The last `history_turns` of `history` [(role, text)], oldest first."""
+        # NOTE: history[-0:] would be all of it.
+        return list(history[-self.history_turns:]) if self.history_turns else []
+
+    def standalone(self, question: str, history: Sequence[tuple[str, str]],
+                   assistant: Assistant | None = None) -> str:
+        """`question` made standalone from the recent turns of `history`; see condense_question for `assistant`
+        (None: the heuristic only, for a caller that must not wait for the model)."""
+        return condense_question(question, self.recent(history), assistant)
+
+
+def condense_question(question: str, history: list[tuple[str, str]], assistant: Assistant | None = None) -> str:
     """A standalone question for `question`, given the conversation so far.
 
     Args:
@@ -109,7 +137,7 @@ def _condense_heuristic(question: str, previous: str) -> str:
 def _subject(previous: str) -> str:
     core = _LEADING_QUESTION.sub("", _strip_question_mark(previous))
     words = core.split()
-    kept = []
+    kept: list[str] = []
     for word in words:
         low = word.lower().strip(",")
         # A past-tense verb ("launched", "raised") ends the subject too.
@@ -128,14 +156,14 @@ def _as_question(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip("?.! ") + "?"
 
 
-def _condense_with_model(question: str, history: list[tuple[str, str]], assistant) -> str:
+def _condense_with_model(question: str, history: list[tuple[str, str]], assistant: Assistant) -> str:
     try:
         name = assistant.resolve_answerer(assistant.settings.llm.answerer)
         if name not in ("local", "openai"):
             return ""
         from rag.prompts import load_prompt
 
-        lines = [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in history[-6:]]
+        lines = [f"{'User' if role == 'user' else 'Assistant'}: {text.strip()}" for role, text in history]
         prompt = load_prompt("condense").render(history="\n".join(lines), question=question)
         raw = assistant.chat_model(name).generate([{"role": "user", "content": prompt}])
     except Exception as exc:  # noqa: BLE001 - a failed rewrite must not fail the answer; the heuristic stands in

@@ -14,18 +14,28 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 from rag.chunk import sentence_spans
 from rag.cite import MARKER, figures, markers_in
 from rag.glossary import Glossary, load_glossary, phrase_in
-from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
-from rag.question import (CJK, METRICS, MONTHS, QUALIFIERS, YEAR, QuestionProfile, anchor_in, normalise_periods,
-                          token_set)
-from rag.types import Hit
 from rag.instructions import is_instruction
+from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
+from rag.question import (
+    CJK,
+    METRICS,
+    MONTHS,
+    QUALIFIERS,
+    YEAR,
+    QuestionProfile,
+    anchor_in,
+    normalise_periods,
+    token_set,
+)
+from rag.types import Hit
 
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _BECAUSE = re.compile(
@@ -204,7 +214,7 @@ def names_missing(profile: QuestionProfile, texts: list[str]) -> list[str]:
     return [a for a in profile.names if not profile.holds(a, tokens)]
 
 
-def misspelt_in(term: str, tokens: set[str]) -> bool:
+def misspelt_in(term: str, tokens: AbstractSet[str]) -> bool:
     """Whether a long word appears in the sentence misspelt by a letter or two ("liabilites")."""
     if len(term) < 6:
         return False

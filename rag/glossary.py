@@ -6,6 +6,7 @@ AnswerSettings.glossary_path swaps in a team's own file."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -28,7 +29,7 @@ def phrase_of(text: str) -> Phrase:
     return tuple(fold(t) for t in lexical_tokens(text, keep_stop_words=True))
 
 
-def phrase_in(phrase: Phrase, tokens: set[str]) -> bool:
+def phrase_in(phrase: Phrase, tokens: AbstractSet[str]) -> bool:
     """Whether a sentence's folded tokens hold every word of `phrase`. The light fold leaves short plurals
     alone ("gpus"), so those are tried too."""
     return all(t in tokens or t + "s" in tokens for t in phrase)

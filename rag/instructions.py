@@ -25,7 +25,7 @@ _PATTERNS = [
     rf"original|initial|system|your|all|any|these|those|other)\b[^.!?;]{{0,20}}\b{_ORDERS}\b",
     rf"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?;]{{0,20}}\b{_ORDERS}\s+(?:above|before|so\s+far|you\b)",
     # "You are now a ...", "you are an AI assistant", "you are no longer bound by ...".
-    rf"\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)\b",
+    r"\byou\s+are\s+(?:now|no\s+longer|henceforth|from\s+now\s+on)\b",
     rf"\byou\s+are\s+(?:an?|the)\s+(?:\w+\s+){{0,2}}(?:{_ASSISTANT}|model|bot)\b",
     # "As an AI", "as a language model".
     rf"\bas\s+an?\s+(?:\w+\s+)?{_ASSISTANT}\b",

@@ -281,7 +281,7 @@ def _pdf_document(data: bytes, path: Path, doc_id: str) -> Document:
         raise LoadError(f"{path}: corrupt or unreadable PDF ({exc})") from exc
     texts = [_rejoin_wrapped_lines(t) for t in _drop_running_lines(texts)]
     pages = []
-    parts = []
+    parts: list[str] = []
     tables = []
     offset = 0
     for number, page_text in enumerate(texts, start=1):
@@ -293,7 +293,7 @@ def _pdf_document(data: bytes, path: Path, doc_id: str) -> Document:
         offset += len(page_text)
     info = {}
     try:
-        meta = reader.metadata or {}
+        meta: dict[str, object] = reader.metadata or {}
         info = {"title": str(meta.get("/Title") or ""), "publisher": str(meta.get("/Author") or "")}
     except Exception:  # noqa: BLE001 - metadata is optional and often malformed
         info = {}
@@ -369,7 +369,7 @@ def _pdf_tables(text: str) -> list[tuple[int, int, str]]:
                 break
             k += 1
         if rows >= 3:
-            title = []
+            title: list[str] = []
             for back in (first - 1, first - 2):
                 line = lines[back].strip() if back >= 0 else ""
                 if not line or line.endswith(".") or len(line) > 120 or _numeric_cells(line) >= 2:

@@ -16,11 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer import Draft, abstention, citation_for
+from rag.calculate import (
+    YEAR,
+    Calculations,
+    Row,
+    format_number,
+    is_cause_or_method,
+    is_yes_no,
+    load_calculations,
+    operation_in,
+    parse_figure,
+    read_operation,
+    read_rows,
+)
 from rag.data_files import read_data_file
-from rag.calculate import (YEAR, Calculations, Row, format_number, is_cause_or_method, is_yes_no, load_calculations,
-                           operation_in, parse_figure, read_operation, read_rows)
 from rag.question import normalise_periods
-from rag.types import Hit
+from rag.types import Citation, Hit
 
 PACKAGED_METRICS = Path(__file__).with_name("metrics.txt")
 
@@ -194,7 +205,7 @@ class Metrics:
     judgements: tuple[tuple[str, str], ...] = ()  # (word, direction: above | below | up | down), longest first
 
     @classmethod
-    def parse(cls, text: str, source: str) -> "Metrics":
+    def parse(cls, text: str, source: str) -> Metrics:
         metric_lines: list[tuple[int, str]] = []
         labels: dict[str, tuple[str, ...]] = {}
         judgements: list[tuple[str, str]] = []
@@ -396,7 +407,7 @@ class MetricCalculator:
         order: dict[tuple[int, int, str], int] = {}
         for operand in operands.values():
             order.setdefault((operand.row.start, operand.row.end, operand.row.hit.doc_id), len(order) + 1)
-        citations = []
+        citations: list[Citation] = []
         for operand in operands.values():
             key = (operand.row.start, operand.row.end, operand.row.hit.doc_id)
             if len(citations) < order[key]:

@@ -10,6 +10,8 @@ filings, not from any one report the project was tried on.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 
 from rag.glossary import Glossary, load_glossary, phrase_in
@@ -77,7 +79,7 @@ _MONTH_ABBREVIATION = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|
 _ABBREVIATED = {m[:3]: m for m in MONTHS} | {"Sept": "September"}
 # "Sep–Dec '25", "in '26": a year written with an apostrophe.
 _APOSTROPHE_YEAR = re.compile(r"(?<![\w'’])['’](\d\d)\b")
-_QUARTER_FORMS = [
+_QUARTER_FORMS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     # "Q2 of FY2024", "2021 Q1": a quarter and its year apart.
     (re.compile(r"\bQ([1-4])\s+(?:of|in)\s+(?:fiscal\s+)?(?:FY|CY)?\s?['’]?(?:20)?(\d\d)\b", re.IGNORECASE), r"\1Q\2"),
     (re.compile(r"\b(?:(?:FY|CY)\s?)?20(\d\d)\s+Q([1-4])\b", re.IGNORECASE), r"\2Q\1"),
@@ -185,7 +187,7 @@ def token_set(text: str) -> frozenset[str]:
     return frozenset(fold(t) for t in lexical_tokens(normalise_periods(text), keep_stop_words=True))
 
 
-def anchor_in(anchor: str, tokens: set[str]) -> bool:
+def anchor_in(anchor: str, tokens: AbstractSet[str]) -> bool:
     """Whether folded `tokens` hold an anchor as written or as reports abbreviate it."""
     anchor = fold(anchor)
     # The light fold leaves short plurals alone: "ADRs" and "ADR".
@@ -256,12 +258,12 @@ class QuestionProfile:
         # Names and other anchors: the sentence that answers must speak of them, not only its passage.
         self.names = [a for a in self.anchors if a not in self.years]
 
-    def holds(self, anchor: str, tokens: set[str]) -> bool:
+    def holds(self, anchor: str, tokens: AbstractSet[str]) -> bool:
         """Whether a sentence's folded tokens hold one of the question's anchors: as written, as the report
         abbreviates it ("3Q25", "in 25"), or in words the glossary gives for it ("Chinese")."""
         return anchor_in(anchor, tokens) or self.covers(fold(anchor), tokens)
 
-    def covers(self, term: str, tokens: set[str]) -> bool:
+    def covers(self, term: str, tokens: AbstractSet[str]) -> bool:
         """Whether a sentence's folded tokens hold the question's folded `term`, as written or in the words the
         glossary lets a report use for it."""
         return term in tokens or any(phrase_in(alt, tokens) for alt in self.alternatives.get(term, ()))
@@ -387,7 +389,7 @@ def _phrase_words(words: list[str], ends: frozenset[str], skipped: frozenset[str
                   lowercase_only: bool = False) -> list[str]:
     """The folded words of a noun phrase, up to the first word that ends it (a verb, a preposition), leaving out
     those in `skipped` and, with `lowercase_only`, names and figures (checked elsewhere)."""
-    out = []
+    out: list[str] = []
     for word in words:
         low = word.lower().strip(".,?!'’")
         if low in ends:

@@ -25,11 +25,11 @@ import re
 import threading
 from datetime import date
 
+import numpy as np
 from cachetools import LRUCache
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
-import numpy as np
 from pydantic import Field
 
 from rag.boilerplate import Boilerplate, load_boilerplate
@@ -189,8 +189,8 @@ class HybridRetriever:
         for vector, lookup in ((query_vector, self.store.vectors), (across_vector, self.store.multilingual_vectors)):
             missing = [cid for cid in ranked if cid not in similarity]
             if vector is not None and missing:
-                for cid, found in lookup(missing).items():
-                    similarity[cid] = _cosine(vector, found)
+                for cid, chunk_vector in lookup(missing).items():
+                    similarity[cid] = _cosine(vector, chunk_vector)
         hits = []
         for rank, cid in enumerate(ranked, start=1):
             r = records[cid]

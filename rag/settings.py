@@ -14,7 +14,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
-    BaseSettings, DotEnvSettingsSource, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict,
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
     SettingsError,
 )
 
@@ -36,7 +41,7 @@ class ChunkSettings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> "ChunkSettings":
+    def _overlap_below_size(self) -> ChunkSettings:
         if self.overlap_tokens >= self.chunk_tokens:
             raise ValueError(
                 f"overlap_tokens ({self.overlap_tokens}) must be smaller than chunk_tokens ({self.chunk_tokens})"
@@ -205,7 +210,6 @@ class ApiSettings(BaseModel):
         "(or refused, see llm_overload).")
     llm_queue_size: int = Field(8, ge=0, description="Requests that may wait for the LLM at once; more are not queued.")
     llm_overload: str = Field("extractive", description="extractive (answer extractively, flagged) | reject (503)")
-    history_turns: int = Field(6, ge=0, le=50, description="Previous turns used to condense a follow-up question.")
 
     @field_validator("llm_overload")
     @classmethod
@@ -223,6 +227,12 @@ class ApiSettings(BaseModel):
         return [k.strip() for k in self.write_keys.split(",") if k.strip()]
 
 
+class ConversationSettings(BaseModel):
+    history_turns: int = Field(
+        6, ge=0, le=50, description="Previous turns (user and assistant messages) a follow-up question is made "
+        "standalone with, in every front end: the chat API, the OpenAI-compatible route and the Slack bot.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", env_file=".env", extra="ignore"
@@ -238,6 +248,7 @@ class Settings(BaseSettings):
     llm: Annotated[LLMSettings, NoDecode] = LLMSettings()
     answer: AnswerSettings = AnswerSettings()
     api: ApiSettings = ApiSettings()
+    conversation: ConversationSettings = ConversationSettings()
     api_keys: str | None = Field(None, description="Comma-separated API keys (env RAG_API_KEYS); sets api.keys.")
 
     @field_validator("llm", mode="before")
@@ -254,7 +265,7 @@ class Settings(BaseSettings):
                 SlackEnvSource(settings_cls, dotenv_settings), file_secret_settings)
 
     @model_validator(mode="after")
-    def _api_keys_from_env(self) -> "Settings":
+    def _api_keys_from_env(self) -> Settings:
         # The issue names a flat RAG_API_KEYS variable; the rest of the API section nests (RAG_API__...).
         if self.api_keys is not None:
             self.api.keys = self.api_keys

@@ -10,8 +10,9 @@ lang "zh" in `<collection>__multilingual`, never neither."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from rag.errors import StoreError
@@ -98,7 +99,7 @@ class ChromaStore:
             try:
                 self._collection.upsert(
                     ids=[c.chunk_id for _, c in part],
-                    embeddings=vectors[i : i + self.write_batch],
+                    embeddings=_embeddings(vectors[i : i + self.write_batch]),
                     documents=[c.text for _, c in part],
                     metadatas=[self._metadata(d, c) for d, c in part],
                 )
@@ -118,7 +119,7 @@ class ChromaStore:
         for i in range(0, len(rows), self.write_batch):
             part = rows[i : i + self.write_batch]
             try:
-                self._units.upsert(ids=[r[0] for r in part], embeddings=[r[1] for r in part],
+                self._units.upsert(ids=[r[0] for r in part], embeddings=_embeddings([r[1] for r in part]),
                                    metadatas=[r[2] for r in part])
             except Exception as exc:
                 raise StoreError(f"Chroma write failed for units of {part[0][2]['doc_id']}: {exc}") from exc
@@ -129,7 +130,7 @@ class ChromaStore:
             part = items[i : i + self.write_batch]
             try:
                 self._multilingual.upsert(
-                    ids=[c.chunk_id for c, _ in part], embeddings=vectors[i : i + self.write_batch],
+                    ids=[c.chunk_id for c, _ in part], embeddings=_embeddings(vectors[i : i + self.write_batch]),
                     metadatas=[{"doc_id": c.doc_id, "lang": lang} for c, lang in part])
             except Exception as exc:
                 raise StoreError(f"Chroma write failed for multilingual vectors of {part[0][0].doc_id}: {exc}") from exc
@@ -157,7 +158,7 @@ class ChromaStore:
         try:
             for i in range(0, len(doc_ids), 500):
                 part = doc_ids[i : i + 500]
-                where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+                where = _where_in("doc_id", part)
                 self._collection.delete(where=where)
                 self._units.delete(where=where)
                 self._multilingual.delete(where=where)
@@ -194,12 +195,12 @@ class ChromaStore:
         found: list[tuple[str, float]] = []
         for i in range(0, len(ids), FILTER_PART):
             part = ids[i : i + FILTER_PART]
-            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+            where = _where_in("doc_id", part)
             found += ChromaStore._query(collection, vector, limit, {"$and": [where, also]} if also else where)
         return sorted(found, key=lambda item: -item[1])[:limit]
 
     @staticmethod
-    def _query(collection, vector: list[float], limit: int, where: dict | None) -> list[tuple[str, float]]:
+    def _query(collection, vector: list[float], limit: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         try:
             result = collection.query(query_embeddings=[vector], n_results=limit, where=where, include=["distances"])
         except Exception as exc:
@@ -219,12 +220,13 @@ class ChromaStore:
         found: dict[str, list[list[float]]] = {}
         for i in range(0, len(chunk_ids), FILTER_PART):
             part = chunk_ids[i : i + FILTER_PART]
-            where = {"chunk_id": part[0]} if len(part) == 1 else {"chunk_id": {"$in": part}}
+            where = _where_in("chunk_id", part)
             try:
                 result = self._units.get(where=where, include=["embeddings"])
             except Exception as exc:
                 raise StoreError(f"Chroma read failed: {exc}") from exc
-            for unit_id, vector in zip(result["ids"], result["embeddings"]):
+            # None only when "embeddings" is not in `include`; kept so the loop reads plainly for mypy.
+            for unit_id, vector in zip(result["ids"], result["embeddings"] if result["embeddings"] is not None else []):
                 found.setdefault(unit_id.rsplit("/", 1)[0], []).append(list(vector))
         return found
 
@@ -250,8 +252,8 @@ class ChromaStore:
     def all_ids(self) -> list[str]:
         return self._chunk_ids(None)
 
-    def _chunk_ids(self, where: dict | None) -> list[str]:
-        chinese = {"lang": "zh"} if where is None else {"$and": [where, {"lang": "zh"}]}
+    def _chunk_ids(self, where: dict[str, Any] | None) -> list[str]:
+        chinese: dict[str, Any] = {"lang": "zh"} if where is None else {"$and": [where, {"lang": "zh"}]}
         try:
             return (list(self._collection.get(where=where, include=[])["ids"])
                     + list(self._multilingual.get(where=chinese, include=[])["ids"]))
@@ -271,3 +273,13 @@ class ChromaStore:
             return int(self._collection.count()) + chinese
         except Exception as exc:
             raise StoreError(f"Chroma count failed: {exc}") from exc
+
+
+def _where_in(key: str, values: list[str]) -> dict[str, Any]:
+    """Chroma's filter for `key` being one of `values`: a plain equality for one value."""
+    return {key: values[0]} if len(values) == 1 else {key: {"$in": values}}
+
+
+def _embeddings(vectors: list[list[float]]) -> list[Sequence[float] | Sequence[int]]:
+    """`vectors` as chromadb's annotations name a list of vectors (its list type is invariant)."""
+    return list(vectors)

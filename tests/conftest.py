@@ -171,3 +171,60 @@ class FakeEmbedder:
 @pytest.fixture
 def fake_embedder():
     return FakeEmbedder()
+
+
+class FakeChatModel:
+    """A chat model with a canned reply that records what it is shown: for tests of the code around the model.
+
+    `calls` holds every request's messages; `prompts` the last message of each reader request, that is of every
+    request but the answerability check (one user turn, which this model always answers "Yes": that check is
+    judged on the real model elsewhere). "{n:WORD}" in `reply` becomes the number of the first numbered
+    sentence of the prompt that contains WORD, as a reader citing it would write it."""
+
+    name = "local"
+
+    def __init__(self, reply: str = "NOT_IN_REPORTS") -> None:
+        self.reply = reply
+        self.calls: list[list[dict[str, str]]] = []
+        self.prompts: list[str] = []
+
+    def generate(self, messages, on_token=None) -> str:
+        import re
+
+        self.calls.append([dict(m) for m in messages])
+        if len(messages) == 1:
+            return "Yes"
+        prompt = messages[1]["content"]  # the numbered sentences; a repair request follows the first answer
+        self.prompts.append(messages[-1]["content"])
+        numbered = dict((text, n) for n, text in reversed(re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)))
+
+        def number(match):
+            return next((n for text, n in numbered.items() if match.group(1) in text), "99")
+
+        return re.sub(r"\{n:([^}]+)\}", number, self.reply)
+
+
+@pytest.fixture
+def fake_llm():
+    """The local chat model of `llm_assistant` and `fresh_llm_assistant`: set `fake_llm.reply` before asking."""
+    return FakeChatModel()
+
+
+@pytest.fixture
+def llm_assistant(sample_index, fake_llm):
+    """An Assistant over the sample report whose `local` answerer is `fake_llm` (do not ingest through it)."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant.from_settings(make_settings(sample_index), chat_models={"local": fake_llm})
+    yield assistant
+    assistant.catalog.close()
+
+
+@pytest.fixture
+def fresh_llm_assistant(settings, fake_llm):
+    """An Assistant over an empty index in tmp_path whose `local` answerer is `fake_llm`."""
+    from rag.assistant import Assistant
+
+    assistant = Assistant.from_settings(settings, chat_models={"local": fake_llm})
+    yield assistant
+    assistant.catalog.close()

@@ -18,18 +18,32 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import AssistantDep, CallerDep, ServiceDep
-from ..errors import ApiError
-from rag.batch import INPUT_FORMATS, BatchProgress, BatchRunner, atomic_write, read_batch, read_journal, render
+from rag.batch import (
+    INPUT_FORMATS,
+    BatchItem,
+    BatchProgress,
+    BatchRunner,
+    atomic_write,
+    read_batch,
+    read_journal,
+    render,
+)
 from rag.errors import RagError
 from rag.retrieve import parse_filters
+
+from ..deps import AssistantDep, CallerDep, ServiceDep
+from ..errors import ApiError
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage, which a front end defers.
+    from rag.assistant import Assistant
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +79,7 @@ class BatchJobs:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-job")
 
-    def submit(self, assistant, filename: str, data: bytes, column: str, llm: str | None,
+    def submit(self, assistant: Assistant, filename: str, data: bytes, column: str, llm: str | None,
                filters: list[str], k: int | None, encoding: str | None = None) -> BatchJob:
         suffix = Path(filename).suffix.lower()
         if suffix not in INPUT_FORMATS:
@@ -92,7 +106,8 @@ class BatchJobs:
         self._pool.submit(self._run, assistant, job, items, llm, filters, k)
         return queued
 
-    def _run(self, assistant, job: BatchJob, items, llm, filters, k) -> None:
+    def _run(self, assistant: Assistant, job: BatchJob, items: list[BatchItem], llm: str | None, filters: list[str],
+             k: int | None) -> None:
         job.status = "running"
         self._save(job)
         last_save = 0.0

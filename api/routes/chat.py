@@ -8,8 +8,8 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from ..deps import CallerDep, ServiceDep
 from ..errors import rag_error_payload

@@ -13,12 +13,13 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from ..deps import AssistantDep, CallerDep, ServiceDep, WriterDep
-from ..errors import ApiError
-from ..schemas import DocumentOut, HitOut
 from rag.catalog import DocumentRecord
 from rag.errors import LoadError
 from rag.load import SUPPORTED_SUFFIXES
+
+from ..deps import AssistantDep, CallerDep, ServiceDep, WriterDep
+from ..errors import ApiError
+from ..schemas import DocumentOut, HitOut
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 

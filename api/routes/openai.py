@@ -19,15 +19,16 @@ from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
+
+from rag.chunk import count_tokens
+from rag.types import Answer
 
 from ..deps import CallerDep, ServiceDep
 from ..errors import ApiError, rag_error_payload
 from ..schemas import CitationOut
 from ..service import ChatService, Turn, check_text, public_answer
-from rag.chunk import count_tokens
-from rag.types import Answer
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -14,9 +14,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.conftest import make_settings
-
-from tests.conftest import free_port
+from tests.conftest import free_port, make_settings
 
 READER, WRITER = "reader-key", "writer-key"
 

@@ -9,7 +9,10 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
-    content_type_conformance, negative_data_rejection, not_a_server_error, response_schema_conformance,
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
     status_code_conformance,
 )
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from evals.baselines import NaiveLangChain
 from evals.report import write_report
-from evals.run import run_suite, load_suite, DEFAULT_SUITE
+from evals.run import DEFAULT_SUITE, load_suite, run_suite
 from rag.cli import app
 from rag.errors import EmptyIndexError
 

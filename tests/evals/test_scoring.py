@@ -4,11 +4,20 @@ import json
 
 import pytest
 
-from evals.run import (
-    all_facts, compare_outcomes, find_span, first_rank, has_fact, load_report, load_suite, normalize, percentile,
-    retrieval_metrics, spans_overlap,
-)
 from evals.baselines import Span
+from evals.run import (
+    all_facts,
+    compare_outcomes,
+    find_span,
+    first_rank,
+    has_fact,
+    load_report,
+    load_suite,
+    normalize,
+    percentile,
+    retrieval_metrics,
+    spans_overlap,
+)
 from evals.tatqa import exact_match, shifted_year_questions, token_f1
 from rag.errors import RagError
 

@@ -7,7 +7,7 @@ import pytest
 
 from rag.answer import in_report_notation
 from rag.errors import BadQuestionError, EmptyIndexError
-from tests.conftest import write_injected_report
+from tests.conftest import make_settings, write_injected_report
 
 ANSWERABLE = [
     ("How much will global AI server shipments grow in 2026?", "20.9%"),
@@ -104,24 +104,28 @@ def test_empty_index_says_to_ingest_first(fresh_assistant):
         fresh_assistant.ask("How much will AI server shipments grow?", answerer="extractive")
 
 
-def test_missing_local_model_is_a_clear_error(assistant, tmp_path, monkeypatch):
+def test_missing_local_model_is_a_clear_error(sample_index, tmp_path):
+    from rag.assistant import Assistant
     from rag.errors import AnswererError
 
-    monkeypatch.setattr(assistant.settings.llm, "model_path", str(tmp_path / "missing.gguf"))
-    monkeypatch.setattr(assistant, "_models", {})
+    assistant = Assistant.from_settings(make_settings(sample_index, llm={"model_path": str(tmp_path / "missing.gguf")}))
     with pytest.raises(AnswererError, match="missing.gguf"):
         assistant.ask("When will Huawei launch the Ascend 950PR?", answerer="local")
+    assistant.catalog.close()
 
 
-def test_unreachable_openai_endpoint_falls_back_to_extractive(assistant, monkeypatch):
+def test_unreachable_openai_endpoint_falls_back_to_extractive(sample_index):
     import socket
+
+    from rag.assistant import Assistant
 
     with socket.socket() as probe:  # a loopback port with nothing listening
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    monkeypatch.setattr(assistant.settings.llm, "openai_base_url", f"http://127.0.0.1:{port}/v1")
-    monkeypatch.setattr(assistant, "_models", {})
+    assistant = Assistant.from_settings(make_settings(sample_index,
+                                                      llm={"openai_base_url": f"http://127.0.0.1:{port}/v1"}))
     answer = assistant.ask("When will Huawei launch the Ascend 950PR?", answerer="openai")
+    assistant.catalog.close()
     assert answer.answerer == "extractive" and "1Q26" in answer.text
     assert any("answered extractively" in w for w in answer.warnings)
 
@@ -132,99 +136,61 @@ def test_instructions_inside_a_document_are_not_followed(fresh_assistant, tmp_pa
     assert "12%" in answer.text and "confidential" not in answer.text
 
 
-class CannedModel:
-    """A chat model that always says the same thing and records the prompts it was given. "{n:WORD}" in the
-    reply becomes the number of the first prompt sentence containing WORD, as a reader citing it would write."""
-
-    name = "local"
-
-    def __init__(self, reply: str) -> None:
-        self.reply = reply
-        self.prompts: list[str] = []
-
-    def generate(self, messages, on_token=None):
-        import re
-
-        if len(messages) == 1:  # the answerability check (one user turn): judged on the real model elsewhere
-            return "Yes"
-        prompt = messages[1]["content"]  # the numbered sentences; a repair request follows the first answer
-        self.prompts.append(messages[-1]["content"])
-        numbered = dict((text, n) for n, text in reversed(re.findall(r"^\[(\d+)\] (.*)$", prompt, re.M)))
-
-        def number(match):
-            return next((n for text, n in numbered.items() if match.group(1) in text), "99")
-
-        return re.sub(r"\{n:([^}]+)\}", number, self.reply)
-
-
-def test_the_model_reads_numbered_sentences_and_its_citation_is_that_sentence(assistant, monkeypatch):
-    model = CannedModel("Huawei plans to launch the Ascend 950PR in 1Q26 [{n:950PR in 1Q26}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("When is Huawei's Ascend 950PR due?", answerer="local")
+def test_the_model_reads_numbered_sentences_and_its_citation_is_that_sentence(llm_assistant, fake_llm):
+    fake_llm.reply = "Huawei plans to launch the Ascend 950PR in 1Q26 [{n:950PR in 1Q26}]."
+    answer = llm_assistant.ask("When is Huawei's Ascend 950PR due?", answerer="local")
     assert answer.answerer == "local" and not answer.warnings, answer.warnings
     assert answer.text.endswith("[1].") and len(answer.citations) == 1
     cited = answer.citations[0]
     assert cited.text.startswith("Huawei plans to launch Ascend 950PR in 1Q26") and cited.text.endswith("4Q26.")
 
 
-def test_model_moving_a_figure_to_another_year_is_not_trusted(assistant, monkeypatch):
+def test_model_moving_a_figure_to_another_year_is_not_trusted(llm_assistant, fake_llm):
     # 40% is in the cited sentence, but that sentence is not about 2026.
-    model = CannedModel("The NAND price index will rise by over 40% in 2026 [{n:price index rising}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
-    assert len(model.prompts) == 2, "one repair attempt before falling back"
+    fake_llm.reply = "The NAND price index will rise by over 40% in 2026 [{n:price index rising}]."
+    answer = llm_assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
+    assert len(fake_llm.prompts) == 2, "one repair attempt before falling back"
     assert answer.answerer == "extractive"
     assert any("figure 2026" in w for w in answer.warnings), answer.warnings
     assert "over 40% in 2026" not in answer.text
 
 
-def test_the_repair_request_follows_the_first_answer_and_the_prompt_stays_in_budget(assistant, monkeypatch):
+def test_the_repair_request_follows_the_first_answer_and_the_prompt_stays_in_budget(llm_assistant, fake_llm):
     """The sentences are sent once: the repair is a further turn after the model's first answer, so llama.cpp
     rereads nothing; and no more sentences are shown than the settings allow."""
-    seen = []
-
-    class Recorder(CannedModel):
-        def generate(self, messages, on_token=None):
-            seen.append([dict(m) for m in messages])
-            return super().generate(messages, on_token)
-
-    model = Recorder("The NAND price index will rise by over 40% in 2026 [{n:price index rising}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
-    first, second = seen
+    fake_llm.reply = "The NAND price index will rise by over 40% in 2026 [{n:price index rising}]."
+    llm_assistant.ask("How much will the NAND price index rise in 2026?", answerer="local")
+    first, second = fake_llm.calls
     assert second[: len(first)] == first
     assert second[len(first)]["role"] == "assistant" and "rejected" in second[-1]["content"]
     import re
 
     numbered = re.findall(r"^\[\d+\] ", first[1]["content"], re.M)
-    assert 1 <= len(numbered) <= assistant.settings.answer.llm_sentences
+    assert 1 <= len(numbered) <= llm_assistant.settings.answer.llm_sentences
 
 
-def test_model_moving_a_figure_to_another_name_is_not_trusted(assistant, monkeypatch):
+def test_model_moving_a_figure_to_another_name_is_not_trusted(llm_assistant, fake_llm):
     # The sentence with 40% is about NAND's price index, not DRAM prices.
-    model = CannedModel("DRAM prices rose by over 40% from September to December [{n:price index rising}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("How much did DRAM prices rise from September to December 2025?", answerer="local")
-    assert len(model.prompts) == 2, "one repair attempt before falling back"
+    fake_llm.reply = "DRAM prices rose by over 40% from September to December [{n:price index rising}]."
+    answer = llm_assistant.ask("How much did DRAM prices rise from September to December 2025?", answerer="local")
+    assert len(fake_llm.prompts) == 2, "one repair attempt before falling back"
     assert any("name DRAM" in w for w in answer.warnings), answer.warnings
     assert answer.abstained, answer.text
 
 
-def test_model_figure_from_a_sentence_about_something_else_is_not_trusted(assistant, monkeypatch):
+def test_model_figure_from_a_sentence_about_something_else_is_not_trusted(llm_assistant, fake_llm):
     """A 1.5B model dated the cycle's bottom with a date from a sentence about something else (it once answered
     "since 3Q25", the date of a shift in sentiment); the bottom was the second half of 2023."""
-    model = CannedModel("The electronics industry cycle hit bottom and rebounded on December 16 [{n:As of December 16}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("When did the electronics industry cycle hit bottom and rebound?", answerer="local")
+    fake_llm.reply = "The electronics industry cycle hit bottom and rebounded on December 16 [{n:As of December 16}]."
+    answer = llm_assistant.ask("When did the electronics industry cycle hit bottom and rebound?", answerer="local")
     assert answer.answerer == "extractive" and "December 16" not in answer.text
     assert any("wording" in w for w in answer.warnings), answer.warnings
 
 
-def test_model_saying_in_words_that_the_passages_lack_the_answer_abstains(assistant, monkeypatch):
-    model = CannedModel("Luxshare Precision Industry's dividend yield is not provided in the given passages. [1]")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("What dividend yield does the bank expect for Luxshare Precision Industry?",
-                           answerer="local")
+def test_model_saying_in_words_that_the_passages_lack_the_answer_abstains(llm_assistant, fake_llm):
+    fake_llm.reply = "Luxshare Precision Industry's dividend yield is not provided in the given passages. [1]"
+    answer = llm_assistant.ask("What dividend yield does the bank expect for Luxshare Precision Industry?",
+                               answerer="local")
     assert answer.abstained and answer.citations == []
     assert any("found no answer" in w for w in answer.warnings)
 
@@ -242,41 +208,37 @@ def test_model_replies_that_decline(reply, declines):
     assert says_not_in_reports(reply) is declines
 
 
-def test_model_answer_with_an_invented_figure_falls_back_to_extractive(assistant, monkeypatch):
-    model = CannedModel("Global AI server shipments will grow 35% in 2026 [{n:AI server shipments}].")
-    monkeypatch.setitem(assistant._models, "local", model)
-    answer = assistant.ask("How much will global AI server shipments grow in 2026?", answerer="local")
+def test_model_answer_with_an_invented_figure_falls_back_to_extractive(llm_assistant, fake_llm):
+    fake_llm.reply = "Global AI server shipments will grow 35% in 2026 [{n:AI server shipments}]."
+    answer = llm_assistant.ask("How much will global AI server shipments grow in 2026?", answerer="local")
     assert answer.answerer == "extractive" and "20.9%" in answer.text and "35%" not in answer.text
     assert any("figure 35" in w for w in answer.warnings), answer.warnings
 
 
-def test_where_the_model_and_the_quote_disagree_the_quote_of_the_best_sentence_wins(fresh_assistant, monkeypatch,
-                                                                                 tmp_path):
+def test_where_the_model_and_the_quote_disagree_the_quote_of_the_best_sentence_wins(fresh_llm_assistant, fake_llm,
+                                                                                 monkeypatch, tmp_path):
     # TAT-QA dev (context a5fb7f90): two sentences of one paragraph, each a passable answer to a loose question.
     report = tmp_path / "cms.txt"
     report.write_text(
         "Segment results\n\nSales: CMS sales increased 59% to $328.8 million in fiscal 2019 compared to $207.0 "
         "million in 2018. Adjusted EBITDA: CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 compared to "
         "$26.2 million in 2018.\n", encoding="utf-8")
-    fresh_assistant.ingest([report])
-    model = CannedModel("CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 [{n:Adjusted EBITDA:}].")
-    monkeypatch.setitem(fresh_assistant._models, "local", model)
-    monkeypatch.setattr(fresh_assistant.settings.answer, "max_sentences", 1)
+    fresh_llm_assistant.ingest([report])
+    fake_llm.reply = "CMS Adjusted EBITDA increased 31% to $34.4 million in 2019 [{n:Adjusted EBITDA:}]."
+    monkeypatch.setattr(fresh_llm_assistant.settings.answer, "max_sentences", 1)
     question = "How much did CMS grow in fiscal 2019?"
-    quoted = fresh_assistant.ask(question, answerer="extractive")
+    quoted = fresh_llm_assistant.ask(question, answerer="extractive")
     assert "$328.8 million" in quoted.text
-    answer = fresh_assistant.ask(question, answerer="local")
+    answer = fresh_llm_assistant.ask(question, answerer="local")
     assert answer.answerer == "extractive" and "$328.8 million" in answer.text, answer.warnings
     assert any("best-supported" in w for w in answer.warnings)
 
 
-def test_no_gate_keyed_to_the_question_s_words_runs_before_the_reader(assistant, monkeypatch):
+def test_no_gate_keyed_to_the_question_s_words_runs_before_the_reader(llm_assistant, fake_llm):
     """Abbreviations and shorthand the report never writes ("YoY", "Sep–Dec '25") reach the model; its answer
     is then checked against the sentence it cites."""
-    model = CannedModel("NOT_IN_REPORTS")
-    monkeypatch.setitem(assistant._models, "local", model)
-    assistant.ask("How much did the NAND price index run up over Sep–Dec '25, YoY?", answerer="local")
-    assert len(model.prompts) == 1 and "NAND" in model.prompts[0]
+    llm_assistant.ask("How much did the NAND price index run up over Sep–Dec '25, YoY?", answerer="local")
+    assert len(fake_llm.prompts) == 1 and "NAND" in fake_llm.prompts[0]
 
 
 def test_the_langchain_retriever_gives_documents_with_citation_metadata(assistant):
@@ -388,7 +350,7 @@ def test_the_same_question_asked_at_once_is_answered_once(sample_index):
     assistant.catalog.close()
 
 
-def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(fresh_assistant, monkeypatch,
+def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(fresh_llm_assistant, fake_llm,
                                                                                tmp_path):
     # TAT-QA dev: an Australian group's capital management note.
     report = tmp_path / "capital.txt"
@@ -397,11 +359,10 @@ def test_a_when_answer_giving_only_the_year_of_a_dated_sentence_is_not_trusted(f
         "On 27 May 2019, the Group completed an off-market share buy-back of 58,733,844 ordinary shares. The "
         "ordinary shares were bought back at $28.94, representing a 14% discount to the Group's market price.\n",
         encoding="utf-8")
-    fresh_assistant.ingest([report])
-    model = CannedModel("The Group completed the off-market share buy-back in 2019 [{n:off-market}].")
-    monkeypatch.setitem(fresh_assistant._models, "local", model)
-    answer = fresh_assistant.ask("When did the Group complete its off-market share buy-back?", answerer="local")
-    assert len(model.prompts) == 2 and "dates it May" in model.prompts[1]
+    fresh_llm_assistant.ingest([report])
+    fake_llm.reply = "The Group completed the off-market share buy-back in 2019 [{n:off-market}]."
+    answer = fresh_llm_assistant.ask("When did the Group complete its off-market share buy-back?", answerer="local")
+    assert len(fake_llm.prompts) == 2 and "dates it May" in fake_llm.prompts[1]
     assert answer.answerer == "extractive" and "27 May 2019" in answer.text, answer.warnings
 
 
@@ -429,7 +390,8 @@ def test_the_reader_s_quarters_are_shown_in_the_report_s_notation(answer, senten
     assert in_report_notation(answer, [sentence]) == shown
 
 
-def test_the_model_reads_only_sentences_near_the_best_one_s_score(fresh_assistant, monkeypatch, tmp_path):
+def test_the_model_reads_only_sentences_near_the_best_one_s_score(fresh_llm_assistant, fake_llm, monkeypatch,
+                                                                  tmp_path):
     # TAT-QA dev: Lifeway Foods' market information, and a sentence about something else beside it.
     report = tmp_path / "lifeway.txt"
     report.write_text(
@@ -437,22 +399,22 @@ def test_the_model_reads_only_sentences_near_the_best_one_s_score(fresh_assistan
         "Our common stock is listed on the Nasdaq Global Market under the symbol LWAY. Trading commenced on "
         "March 29, 1988. The Company's kefir is sold in supermarkets across the United States.\n",
         encoding="utf-8")
-    fresh_assistant.ingest([report])
+    fresh_llm_assistant.ingest([report])
     question = "When did trading in the common stock commence?"
     prompts = {}
+    fake_llm.reply = "Trading commenced on March 29, 1988 [{n:Trading commenced}]."
     for ratio in (0.0, 0.5):
-        model = CannedModel("Trading commenced on March 29, 1988 [{n:Trading commenced}].")
-        monkeypatch.setitem(fresh_assistant._models, "local", model)
-        monkeypatch.setattr(fresh_assistant.settings.answer, "llm_min_score_ratio", ratio)
-        answer = fresh_assistant.ask(question, answerer="local")
+        fake_llm.prompts.clear()
+        monkeypatch.setattr(fresh_llm_assistant.settings.answer, "llm_min_score_ratio", ratio)
+        answer = fresh_llm_assistant.ask(question, answerer="local")
         assert answer.answerer == "local" and "March 29, 1988" in answer.text, answer.warnings
-        prompts[ratio] = model.prompts[0]
+        prompts[ratio] = fake_llm.prompts[0]
     assert "kefir" in prompts[0.0] and "Nasdaq" in prompts[0.0]
     assert "kefir" not in prompts[0.5] and "Nasdaq" not in prompts[0.5] and "Trading commenced" in prompts[0.5]
 
 
 def test_a_question_joining_two_subjects_reads_a_sentence_on_each_however_far_apart_they_score(
-        fresh_assistant, monkeypatch, tmp_path):
+        fresh_llm_assistant, fake_llm, monkeypatch, tmp_path):
     # After TAT-QA dev's stock compensation notes: the second subject's sentence shares few of the question's words.
     report = tmp_path / "compensation.txt"
     report.write_text(
@@ -460,15 +422,14 @@ def test_a_question_joining_two_subjects_reads_a_sentence_on_each_however_far_ap
         "The unrecognized compensation expense related to the ESPP as of December 31, 2019 will be amortized over "
         "a weighted-average period of 2.87 years. The figure for RSUs is 2.69. Office leases run for 7 years.\n",
         encoding="utf-8")
-    fresh_assistant.ingest([report])
-    monkeypatch.setattr(fresh_assistant.settings.answer, "llm_min_score_ratio", 0.8)
+    fresh_llm_assistant.ingest([report])
+    monkeypatch.setattr(fresh_llm_assistant.settings.answer, "llm_min_score_ratio", 0.8)
     prompts = {}
     for subjects in ("the ESPP", "the ESPP and RSUs"):
-        model = CannedModel("NOT_IN_REPORTS")
-        monkeypatch.setitem(fresh_assistant._models, "local", model)
-        fresh_assistant.ask(f"Over how many years will the unrecognized compensation expense for {subjects} be "
-                            "amortized?", answerer="local")
-        prompts[subjects] = model.prompts[0]
+        fake_llm.prompts.clear()
+        fresh_llm_assistant.ask(f"Over how many years will the unrecognized compensation expense for {subjects} be "
+                                "amortized?", answerer="local")
+        prompts[subjects] = fake_llm.prompts[0]
     assert "RSUs is 2.69" not in prompts["the ESPP"]
     assert "RSUs is 2.69" in prompts["the ESPP and RSUs"] and "2.87 years" in prompts["the ESPP and RSUs"]
 

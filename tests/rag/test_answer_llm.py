@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from tests.conftest import free_port, serve_on_loopback, write_injected_report
-
 from rag.models import default_llm_path
+from tests.conftest import free_port, serve_on_loopback, write_injected_report
 
 REGRESSION = [
     ("How much will global AI server shipments grow in 2026?", "20.9%"),

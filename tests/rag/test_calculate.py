@@ -8,8 +8,15 @@ import json
 
 import pytest
 
-from rag.calculate import (Calculations, CalculationsError, Calculator, load_calculations, parse_figure,
-                           read_request, read_rows)
+from rag.calculate import (
+    Calculations,
+    CalculationsError,
+    Calculator,
+    load_calculations,
+    parse_figure,
+    read_request,
+    read_rows,
+)
 from rag.types import Hit
 from tests.conftest import make_settings
 

@@ -8,16 +8,19 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tests.conftest import CORPUS, free_port, make_settings, serve_on_loopback
-from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the server
-    mixed_folder, open_index, test_bad_files_are_reported_and_good_ones_still_ingested,
-    test_changed_file_replaces_its_chunks, test_every_format_is_ingested_and_searchable,
-    test_remove_deletes_one_document, test_unchanged_files_cost_no_embedding,
-)
 
 from rag.assistant import Assistant
 from rag.errors import StoreError
-
+from tests.conftest import CORPUS, free_port, make_settings, serve_on_loopback
+from tests.rag.test_ingest import (  # noqa: F401 - collected again here, on the server
+    mixed_folder,
+    open_index,
+    test_bad_files_are_reported_and_good_ones_still_ingested,
+    test_changed_file_replaces_its_chunks,
+    test_every_format_is_ingested_and_searchable,
+    test_remove_deletes_one_document,
+    test_unchanged_files_cost_no_embedding,
+)
 
 
 @pytest.fixture(scope="session")

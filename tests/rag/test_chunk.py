@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import SAMPLE_REPORT
 from pydantic import ValidationError
 
 from rag.chunk import Chunker, count_tokens, heading_of, sentence_spans
 from rag.load import load_file
 from rag.settings import ChunkSettings
 from rag.types import Document, PageSpan
+from tests.conftest import SAMPLE_REPORT
 
 
 def chunker(size: int, overlap: int) -> Chunker:

@@ -108,3 +108,40 @@ def test_conversations_are_listed_for_their_owner_only_latest_first(tmp_path):
     assert [c["conversation_id"] for c in listed] == [first, second]
     assert listed[0]["title"] == GROWTH and listed[0]["turns"] == 2
     assert store.exists(first, "me") and not store.exists(first, "them")
+
+
+# The follow-up policy as the front ends apply it ----------------------------------------------------------
+
+LONG_THREAD = [(role, f"{text} (turn {n})") for n in range(1, 6)
+               for role, text in (("user", GROWTH), ("assistant", "Shipments will increase by 20.9% [1]."))]
+
+
+def condense_prompts(fake_llm) -> list[str]:
+    return [call[0]["content"] for call in fake_llm.calls if "Follow-up:" in call[0]["content"]]
+
+
+def test_the_history_limit_in_settings_is_the_one_every_front_end_applies(sample_index, fake_llm, tmp_path):
+    """The chat API (its OpenAI-compatible route sends the whole thread) and the Slack bot read a follow-up with
+    the same last `conversation.history_turns` turns."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.slack import SlackBot, SlackStore
+    from rag.assistant import Assistant
+    from tests.conftest import make_settings
+
+    settings = make_settings(sample_index, llm={"answerer": "local"}, conversation={"history_turns": 3})
+    assistant = Assistant.from_settings(settings, chat_models={"local": fake_llm})
+    messages = [{"role": role, "content": text} for role, text in LONG_THREAD]
+    with TestClient(create_app(assistant, settings)) as client:
+        reply = client.post("/v1/chat/completions", json={
+            "model": "rag-local", "messages": [*messages, {"role": "user", "content": "and in 2027?"}]})
+    assert reply.status_code == 200, reply.text
+    bot = SlackBot(assistant, settings, SlackStore(tmp_path / "slack.sqlite"))
+    bot.answer("and in 2027?", LONG_THREAD, "C1", "1.0", "U1")
+    api_prompt, slack_prompt = condense_prompts(fake_llm)
+    assistant.catalog.close()
+    for prompt in (api_prompt, slack_prompt):
+        shown = prompt.split("Conversation:")[-1]
+        assert "(turn 4)" in shown and "(turn 5)" in shown and "(turn 3)" not in shown, shown
+        assert shown.count("User:") + shown.count("Assistant:") == 3

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT, make_settings
 
 from rag.assistant import Assistant
+from tests.conftest import ROOT, make_settings
 
 DRIVER = ROOT / "tests" / "fixtures" / "crash_ingest.py"
 BATCH_CHUNKS = 4

@@ -6,8 +6,13 @@ import shutil
 
 import pytest
 
-from rag.embed import (PACKAGED_MODEL_SHA256, SentenceTransformerEmbedder, build_embedder, cpu_multiplies_bf16,
-                       packaged_model_path)
+from rag.embed import (
+    PACKAGED_MODEL_SHA256,
+    SentenceTransformerEmbedder,
+    build_embedder,
+    cpu_multiplies_bf16,
+    packaged_model_path,
+)
 from rag.errors import EmbedError
 from rag.settings import EmbedSettings
 
@@ -132,7 +137,7 @@ def test_bf16_batches_stay_within_rounding_of_fp32():
         query = fp32.embed_query(question)
         assert bf16.embed_query(question) == query  # a question is always encoded in fp32
 
-        def top3(vectors):
+        def top3(vectors, query=query):
             return sorted(range(len(vectors)), key=lambda n: -dot(query, vectors[n]))[:3]
         assert top3(rounded) == top3(exact)
 

@@ -7,14 +7,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import SAMPLE_REPORT, make_settings
-from tests.fixtures.documents import (
-    make_bad_files, make_docx, make_filing_pdf, make_html, make_jsonl, make_markdown, make_pdf,
-)
 
 from rag.assistant import Assistant
 from rag.errors import LoadError, RagError
 from rag.load import iter_files, load_file
+from tests.conftest import SAMPLE_REPORT, make_settings
+from tests.fixtures.documents import (
+    make_bad_files,
+    make_docx,
+    make_filing_pdf,
+    make_html,
+    make_jsonl,
+    make_markdown,
+    make_pdf,
+)
 
 
 class CountingEmbedder:

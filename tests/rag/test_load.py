@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import pytest
-from tests.fixtures.documents import (
-    CHINESE_TEXT, FILING_HEADER, FILING_PROSE, FILING_TABLE, FILING_TABLE_TITLE, TABLE_HEADER, TABLE_TITLE,
-    make_bad_files, make_docx, make_encoded_text, make_filing_pdf, make_html, make_jsonl, make_markdown, make_pdf,
-)
 
 from rag.chunk import Chunker
 from rag.errors import LoadError
 from rag.load import iter_files, load_file
 from rag.settings import ChunkSettings
+from tests.fixtures.documents import (
+    CHINESE_TEXT,
+    FILING_HEADER,
+    FILING_PROSE,
+    FILING_TABLE,
+    FILING_TABLE_TITLE,
+    TABLE_HEADER,
+    TABLE_TITLE,
+    make_bad_files,
+    make_docx,
+    make_encoded_text,
+    make_filing_pdf,
+    make_html,
+    make_jsonl,
+    make_markdown,
+    make_pdf,
+)
 
 
 def small_chunker() -> Chunker:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import SAMPLE_REPORT
 
 from rag.errors import FilterError
 from rag.load import load_file
 from rag.metadata import extract_metadata
+from tests.conftest import SAMPLE_REPORT
 
 QUESTION = "How much will global AI server shipments grow in 2026?"
 

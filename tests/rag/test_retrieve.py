@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.conftest import SAMPLE_REPORT
 
 from rag.errors import EmptyIndexError, FilterError
+from tests.conftest import SAMPLE_REPORT
 
 
 def top_texts(assistant, query, k=3, mode="hybrid"):

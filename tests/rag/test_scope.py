@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.conftest import make_settings
 
 from rag.metadata import extract_metadata
 from rag.scope import DocumentNames, NamedDocument
+from tests.conftest import make_settings
 
 COVER = """UNITED STATES
 SECURITIES AND EXCHANGE COMMISSION

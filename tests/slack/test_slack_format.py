@@ -9,7 +9,13 @@ import pytest
 from slack_fakes import blocks_text
 
 from rag.slack_format import (
-    CONTINUED, MESSAGE_BLOCKS, SECTION_CHARS, answer_messages, escape, split_text, strip_mentions,
+    CONTINUED,
+    MESSAGE_BLOCKS,
+    SECTION_CHARS,
+    answer_messages,
+    escape,
+    split_text,
+    strip_mentions,
 )
 from rag.types import Answer, Citation
 
