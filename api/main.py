@@ -96,7 +96,8 @@ def create_app(assistant: Assistant | None = None, settings: Settings | None = N
     app.add_middleware(ObserveMiddleware, settings=settings, metrics=metrics)
     # Outside that, so an upload refused there carries the headers too.
     docs_paths = {p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p is not None}
-    app.add_middleware(SecurityHeadersMiddleware, policy=page_policy((STATIC / "index.html").read_text("utf-8")),
+    page = (STATIC / "index.html").read_bytes()
+    app.add_middleware(SecurityHeadersMiddleware, policy=page_policy(page.decode("utf-8")),
                        docs_paths=frozenset(docs_paths))
 
     def openapi() -> dict:
@@ -107,9 +108,8 @@ def create_app(assistant: Assistant | None = None, settings: Settings | None = N
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
 
-    page = (STATIC / "index.html").read_bytes()
-    page_headers = {"Content-Security-Policy": page_policy(page.decode("utf-8")), "X-Frame-Options": "DENY",
-                    "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+    # Its Content-Security-Policy comes from SecurityHeadersMiddleware, as every response's does.
+    page_headers = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
@@ -172,15 +172,11 @@ class JsonBodyMiddleware:
         await self.app(scope, receive, send)
 
 
-NOSNIFF = {"X-Content-Type-Options": "nosniff"}
-_NOSNIFF_HEADER = (b"x-content-type-options", b"nosniff")
-
-
 class ObserveMiddleware:
-    """Request latency and counts per route, nosniff on every response, and the early refusal of an oversized
-    upload. Plain ASGI rather than @app.middleware("http"): that wrapper's task group and memory streams cost
-    more event-loop time per request than a cached answer does, and on 2 cores the event loop is what a busy
-    server waits on."""
+    """Request latency and counts per route, and the early refusal of an oversized upload (SecurityHeadersMiddleware,
+    outside it, gives every response nosniff and a CSP). Plain ASGI rather than @app.middleware("http"): that
+    wrapper's task group and memory streams cost more event-loop time per request than a cached answer does, and
+    on 2 cores the event loop is what a busy server waits on."""
 
     def __init__(self, app, settings: Settings, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
@@ -195,7 +191,7 @@ class ObserveMiddleware:
         if scope["path"] == "/v1/documents" and length.isdigit() and int(length) > self.upload_limit:
             # Refused before the body is read: a 2 GB upload must not be spooled to disk first.
             response = error_response(413, "too_large", f"the upload is {length} bytes; the limit is "
-                                      f"{self.max_upload_bytes} bytes", {"Connection": "close", **NOSNIFF})
+                                      f"{self.max_upload_bytes} bytes", {"Connection": "close"})
             await response(scope, receive, send)
             return
         started = time.perf_counter()
@@ -211,12 +207,8 @@ class ObserveMiddleware:
 
         async def send_observed(message) -> None:
             # Timed to the response's start, as before: a streamed answer's latency is its first byte's.
-            if message["type"] == "http.response.start":
-                if not observed:
-                    observe(message["status"])
-                # Every response says its type is what it says it is: an uploaded file or a JSON error must never
-                # be sniffed into HTML.
-                message["headers"] = [*message.get("headers", ()), _NOSNIFF_HEADER]
+            if message["type"] == "http.response.start" and not observed:
+                observe(message["status"])
             await send(message)
 
         try:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
@@ -223,7 +224,6 @@ class HybridRetriever:
             rankings = [(1.0, (dense or across) if mode == "dense" else lexical)]
         return rankings, {**dict(across), **dict(dense)}
 
-
     def _unit_ranking(self, query_vector: list[float], chunk_ids: list[str], limit: int) -> list[tuple[str, float]]:
         """The chunks among `chunk_ids` (those the other rankings found) by their best unit's similarity.
 
@@ -244,7 +244,7 @@ class HybridRetriever:
                 for cid in chunk_ids if vectors.get(cid)}
         return sorted(best.items(), key=lambda item: -item[1])[:limit]
 
-    def _make_unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]:
+    def _make_unit_vectors(self, chunk_ids: list[str]) -> dict[str, list[Sequence[float]]]:
         # Another question may have made some while this one waited for the lock.
         made = self.store.units_of(chunk_ids)
         wanted = [cid for cid in chunk_ids if cid not in made]
@@ -256,7 +256,8 @@ class HybridRetriever:
                   for cid, r in records.items() if not is_chinese(r.text)]
         if chunks:
             log.debug("encoding the units of %d chunk(s) a question found first", len(chunks))
-            made.update(zip((c.chunk_id for c in chunks), write_unit_vectors(chunks, self.embedder, self.store)))
+            for chunk, vectors in zip(chunks, write_unit_vectors(chunks, self.embedder, self.store)):
+                made[chunk.chunk_id] = [*vectors]
         return made
 
 

@@ -27,13 +27,11 @@ class VectorStore(Protocol):
 
     def query(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]: ...
 
-    def query_units(self, vector: list[float], limit: int, doc_ids: set[str] | None) -> list[tuple[str, float]]: ...
-
     def upsert_units(self, chunks: list[Chunk], unit_vectors: list[list[list[float]]]) -> None: ...
 
     def upsert_multilingual(self, items: list[tuple[Chunk, str]], vectors: list[list[float]]) -> None: ...
 
-    def units_of(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]: ...
+    def units_of(self, chunk_ids: list[str]) -> dict[str, list[Sequence[float]]]: ...
 
     def query_multilingual(self, vector: list[float], limit: int, doc_ids: set[str] | None,
                            chinese_only: bool = False) -> list[tuple[str, float]]: ...
@@ -215,9 +213,10 @@ class ChromaStore:
     def multilingual_vectors(self, chunk_ids: list[str]) -> dict[str, list[float]]:
         return self._vectors(self._multilingual, chunk_ids)
 
-    def units_of(self, chunk_ids: list[str]) -> dict[str, list[list[float]]]:
-        """The stored unit vectors of each chunk among `chunk_ids` that has any."""
-        found: dict[str, list[list[float]]] = {}
+    def units_of(self, chunk_ids: list[str]) -> dict[str, list[Sequence[float]]]:
+        """The stored unit vectors of each chunk among `chunk_ids` that has any, as Chroma returns them (numpy
+        rows: a search compares them with the question as they are, with no list of floats in between)."""
+        found: dict[str, list[Sequence[float]]] = {}
         for i in range(0, len(chunk_ids), FILTER_PART):
             part = chunk_ids[i : i + FILTER_PART]
             where = _where_in("chunk_id", part)
@@ -227,7 +226,7 @@ class ChromaStore:
                 raise StoreError(f"Chroma read failed: {exc}") from exc
             # None only when "embeddings" is not in `include`; kept so the loop reads plainly for mypy.
             for unit_id, vector in zip(result["ids"], result["embeddings"] if result["embeddings"] is not None else []):
-                found.setdefault(unit_id.rsplit("/", 1)[0], []).append(list(vector))
+                found.setdefault(unit_id.rsplit("/", 1)[0], []).append(vector)
         return found
 
     def unit_vectors(self, unit_ids: list[str]) -> dict[str, list[float]]:

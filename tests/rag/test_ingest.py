@@ -5,6 +5,7 @@ overriding the `index_settings` fixture."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -480,3 +481,38 @@ def test_a_catalog_without_unit_texts_rebuilds_them_from_its_chunks(open_index, 
     assert texts and all(texts[cid] == stored_chunk_units(records[cid].text, records[cid].context) for cid in texts)
     assert first.search("Kestrel Motors recalls", k=1)[0].doc_id == "wire-2"
     assert first.store.all_unit_ids()
+
+
+def test_only_the_chunks_the_other_rankings_found_get_unit_vectors(tmp_path, mixed_folder):
+    """The unit ranking takes RAG_RETRIEVE__UNIT_CANDIDATES chunks from each other ranking: one each makes the
+    vectors of a handful of chunks, the default of the many more those rankings found."""
+    made = {}
+    for candidates in (1, 40):
+        settings = make_settings(tmp_path / str(candidates))
+        settings.retrieve.unit_candidates = candidates
+        assistant = Assistant.from_settings(settings)
+        assistant.ingest([mixed_folder])
+        assistant.search("What were the revenue and margin figures?", k=3)
+        made[candidates] = {unit_id.rsplit("/", 1)[0] for unit_id in assistant.store.all_unit_ids()}
+        assistant.catalog.close()
+    # At most the first chunk of each of the other rankings (chunk dense, chunk BM25, unit BM25).
+    assert 0 < len(made[1]) <= 3
+    assert len(made[40]) > len(made[1])
+
+
+def test_a_chinese_chunk_a_question_finds_gets_no_english_unit_vectors(fresh_assistant, tmp_path):
+    """An English question over an index holding Chinese text also ranks the Chinese chunks (multilingual
+    vectors), but their units are never given to the English encoder, which reads Hanzi as [UNK]."""
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    zh = Path(__file__).resolve().parent.parent / "fixtures" / "zh_fixture_report.txt"
+    # With a table: a row (cells joined by " | ") is a unit that would get a vector of its own.
+    rows = "\n\n收入构成（亿元） | 2025年 | 2026年\n服务器芯片收入 | 12.0 | 15.3\n存储芯片收入 | 8.1 | 9.4\n"
+    (folder / zh.name).write_text(zh.read_text(encoding="utf-8") + rows, encoding="utf-8")
+    (folder / "en.txt").write_text("Xinghe Semiconductor expects 2026 revenue to grow 18.5% on AI server demand. "
+                                   "Its gross margin should reach 41% as new capacity ramps.", encoding="utf-8")
+    fresh_assistant.ingest([folder])
+    found = fresh_assistant.search("How fast will Xinghe Semiconductor's revenue grow in 2026?", k=5)
+    assert zh.name in {h.doc_id for h in found}
+    made = {unit_id.rsplit("/", 1)[0] for unit_id in fresh_assistant.store.all_unit_ids()}
+    assert made and all(chunk_id.startswith("en.txt#") for chunk_id in made)
