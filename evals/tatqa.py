@@ -219,7 +219,7 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
             for done, probe in enumerate(probes, start=1):
                 hits = assistant.retriever._retrieve(probe["question"], assistant.settings.retrieve.top_k,
                                                      context_docs[probe["context_id"]], "hybrid")
-                draft = reader.answer(probe["question"], hits)
+                draft = reader.answer(assistant.read(probe["question"]), hits)
                 near_misses.append({"id": probe["id"], "question": probe["question"], "abstained": draft.abstained,
                                     "answer": "" if draft.abstained else draft.text[:500]})
                 if on_progress:

@@ -79,7 +79,7 @@ def run_tatqa_arithmetic(base: Settings, data_dir: Path = TATQA_DIR, limit: int 
                 # NOTE: no public filter selects a set of documents; the same retrieval, within the context.
                 hits = assistant.retriever._retrieve(q["question"], k, context_docs.get(q["context_id"], set()),
                                                      "hybrid")
-                draft = assistant.answer_from(q["question"], hits, reader)
+                draft = assistant.answer_from(assistant.read(q["question"]), hits, reader)
                 text, abstained, calculated = draft.text, draft.abstained, _calculated(draft.warnings)
             row[scope] = {"answer": "" if abstained else text[:400], "abstained": abstained,
                           "calculated": calculated, "right": (not abstained) and is_right(text, q["answers"])}

@@ -19,8 +19,7 @@ import re
 import threading
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from cachetools import LRUCache
@@ -32,6 +31,7 @@ from rag.embed import Embedder
 from rag.errors import AnswererError
 from rag.evidence import (
     Cited,
+    ClaimCheck,
     check_claims,
     dates_dropped,
     fits,
@@ -41,16 +41,18 @@ from rag.evidence import (
     has_percent,
     names_missing,
     names_stated,
-    repoint_citations,
     token_set,
 )
-from rag.glossary import load_glossary
+from rag.glossary import Glossary
 from rag.instructions import is_instruction
 from rag.lexical import fold, is_chinese
 from rag.prompts import load_prompt
 from rag.question import MONTHS, PERIOD_WORDS, QuestionProfile, quarters_written
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
+
+if TYPE_CHECKING:  # rag.read imports the calculators, which build their Drafts here
+    from rag.read import Question
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +102,7 @@ class Draft:
 class Answerer(Protocol):
     name: str
 
-    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+    def answer(self, question: Question, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
         """A cited answer to `question` from `hits`, or an abstention saying why there is none."""
         ...
 
@@ -277,18 +279,9 @@ class ExtractiveAnswerer:
     def __init__(self, scorer: SentenceScorer, settings: AnswerSettings) -> None:
         self.scorer = scorer
         self.settings = settings
-        self.glossary = load_glossary(settings.glossary_path)
 
-    @lru_cache(maxsize=256)  # noqa: B019 - one answerer per assistant; retrieval and answering both read it
-    def profile(self, question: str) -> QuestionProfile:
-        return QuestionProfile(question, self.glossary)
-
-    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
-        profile = self.profile(question)
-        if profile.is_meta:
-            meta = self.about_report(profile, hits)
-            if meta:
-                return meta
+    def answer(self, question: Question, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+        profile = question.profile
         reason = relevance_gap(profile, hits, self.settings)
         if reason:
             return abstention(self.name, reason)
@@ -364,34 +357,32 @@ class ExtractiveAnswerer:
         # Either the sentence shares enough of the question's words, or it means the same thing in others.
         return sentence.coverage >= self.settings.min_coverage or sentence.similarity >= self.settings.min_similarity
 
-    def about_report(self, profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
-        """Questions about the report itself (who published it, when, whose research) are answered from its
-        metadata, citing the place in the text where that metadata is written."""
-        if not hits:
-            return None
-        hit = hits[0]
-        tokens = token_set(f"{hit.title}\n{hit.text}")
-        if not all(profile.holds(a, tokens) for a in profile.anchors):  # "Who published the note on X?"
-            return None
-        q = profile.question.lower()
-        wants_date = bool(re.search(r"\bwhen\b|date|day|日期|时间", q))
-        wants_broker = bool(re.search(r"whose|bank|broker|brokerage|firm|house|券商", q))
-        value = ""
-        if wants_date and hit.published:
-            value = _date_as_written(hit, hit.published)
-        elif wants_broker:
-            value = hit.title.split(":", 1)[0] if ":" in hit.title else ""
-        elif hit.publisher:
-            value = hit.publisher
-        if not value:
-            return None
-        found = hit.text.find(value)
-        if found < 0:
-            return None
-        label = "published on" if wants_date else ("research by" if wants_broker else "published by")
-        cited = citation_for(1, hit, hit.start + found, hit.start + found + len(value))
-        return Draft(text=f"The report is {label} {value} [1].", citations=[cited], abstained=False,
-                     answerer=self.name)
+
+def about_report(profile: QuestionProfile, hits: list[Hit]) -> Draft | None:
+    """Questions about the report itself (who published it, when, whose research) are answered from its
+    metadata, citing the place in the text where that metadata is written."""
+    if not hits:
+        return None
+    hit = hits[0]
+    tokens = token_set(f"{hit.title}\n{hit.text}")
+    if not all(profile.holds(a, tokens) for a in profile.anchors):  # "Who published the note on X?"
+        return None
+    value = ""
+    if profile.about_report == "date":
+        value = _date_as_written(hit, hit.published) if hit.published else ""
+    elif profile.about_report == "broker":
+        value = hit.title.split(":", 1)[0] if ":" in hit.title else ""
+    elif hit.publisher:
+        value = hit.publisher
+    if not value:
+        return None
+    found = hit.text.find(value)
+    if found < 0:
+        return None
+    label = {"date": "published on", "broker": "research by"}.get(profile.about_report, "published by")
+    cited = citation_for(1, hit, hit.start + found, hit.start + found + len(value))
+    return Draft(text=f"The report is {label} {value} [1].", citations=[cited], abstained=False,
+                 answerer="extractive")
 
 
 def relevance_gap(profile: QuestionProfile, hits: list[Hit], settings: AnswerSettings) -> str:
@@ -438,23 +429,26 @@ class ReaderAnswerer:
     """A chat model reads the question's best sentences, numbered [1]..[n], and answers citing them; the
     checks of rag/evidence.py decide whether its answer stands."""
 
-    def __init__(self, model: ChatModel, extractive: ExtractiveAnswerer, settings: AnswerSettings) -> None:
+    def __init__(self, model: ChatModel, scorer: SentenceScorer, fallback: Answerer, glossary: Glossary,
+                 settings: AnswerSettings) -> None:
+        """Args:
+            scorer: scores the retrieved sentences; the best go into the prompt.
+            fallback: answers where the model's answer cannot stand, and gives the second opinion (the
+                extractive answerer, which may abstain).
+            glossary: the words a claim may use for its sentence's words.
+        """
         self.model = model
         self.name = model.name
-        self.extractive = extractive
+        self.scorer = scorer
+        self.fallback = fallback
+        self.glossary = glossary
         self.settings = settings
 
-    def answer(self, question: str, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
-        profile = self.extractive.profile(question)
-        if profile.is_meta:
-            # Who published the report and when is read from its header, not generated.
-            meta = self.extractive.about_report(profile, hits)
-            if meta:
-                return meta
-        draft = self._answer(question, profile, hits, on_token)
+    def answer(self, question: Question, hits: list[Hit], on_token: TokenSink | None = None) -> Draft:
+        draft = self._answer(question, hits, on_token)
         if draft.abstained or not self.settings.llm_answerability_check:
             return draft
-        return self.checked(question, draft)
+        return self.checked(question.text, draft)
 
     def checked(self, question: str, draft: Draft) -> Draft:
         """`draft`, unless the model judges that the sentences it cites do not answer the question. The support
@@ -478,13 +472,14 @@ class ReaderAnswerer:
             return refused
         return draft
 
-    def _answer(self, question: str, profile: QuestionProfile, hits: list[Hit], on_token: TokenSink | None) -> Draft:
+    def _answer(self, question: Question, hits: list[Hit], on_token: TokenSink | None) -> Draft:
+        profile = question.profile
         reason = relevance_gap(profile, hits, self.settings)
         if reason:
             return abstention(self.name, reason)
         evidence = self.evidence_for(profile, hits)
         warnings: list[str] = []
-        messages = build_messages(question, evidence)
+        messages = build_messages(question.text, evidence)
         for attempt in range(2):
             try:
                 raw = self.model.generate(messages, on_token)
@@ -494,12 +489,12 @@ class ReaderAnswerer:
             if says_not_in_reports(raw):
                 # The extractive reader is held to the same checks: it answers only where a sentence does.
                 return self._fallback(question, hits, warnings + ["the model found no answer in the passages"])
-            raw, moved = repoint_citations(raw, [Cited(n, s.text, s.context) for n, s in enumerate(evidence, 1)],
-                                           self.extractive.glossary)
-            warnings.extend(moved)
-            problems = self.problems(raw, profile, evidence)
+            check = check_claims(raw, [Cited(n, s.text, s.context) for n, s in enumerate(evidence, 1)],
+                                 self.glossary, repoint=True)
+            warnings.extend(check.moved)
+            problems = self.problems(check, profile, evidence)
             if not problems:
-                return self._second_opinion(self._draft(raw, evidence, warnings), question, hits)
+                return self._second_opinion(self._draft(check, evidence, warnings), question, hits)
             warnings.append(f"attempt {attempt + 1}: {'; '.join(problems)}")
             # The repair goes after the first answer, not before the sentences: the model then rereads nothing
             # (llama.cpp keeps the evaluated prefix) and answers again within a second or two.
@@ -509,18 +504,17 @@ class ReaderAnswerer:
         return self._fallback(question, hits, warnings + ["the model's answer failed verification twice; "
                                                           "answered extractively instead"])
 
-    def problems(self, raw: str, profile: QuestionProfile, evidence: list[Sentence]) -> list[str]:
-        """Why the model's answer cannot stand: its claims against the sentences they cite, then the
+    @staticmethod
+    def problems(check: ClaimCheck, profile: QuestionProfile, evidence: list[Sentence]) -> list[str]:
+        """Why the model's answer cannot stand: its claims against the sentences they cite (`check`), then the
         question's constraints against those sentences."""
-        check = check_claims(raw, [Cited(n, s.text, s.context) for n, s in enumerate(evidence, 1)],
-                             self.extractive.glossary)
         if not check.ok:
             return check.problems()
         cited = [evidence[n - 1] for n in check.cited]
         if not answers_question(profile, cited):
             return ["the cited sentence(s) do not state what the question asks for (its period, names, metric "
                     "or kind of answer)"]
-        dropped = dates_dropped(profile, raw, "\n".join(s.text for s in cited))
+        dropped = dates_dropped(profile, check.text, "\n".join(s.text for s in cited))
         if dropped:
             return [f"the question asks when: the cited sentence dates it {' or '.join(dropped)}, the answer "
                     "gives only a year or quarter"]
@@ -529,7 +523,7 @@ class ReaderAnswerer:
     def evidence_for(self, profile: QuestionProfile, hits: list[Hit]) -> list[Sentence]:
         """The best-scoring sentences within the prompt budget, in report order: a small CPU model starts
         answering within seconds of a short prompt, and is pulled to a distractor's figure by a long one."""
-        ranked = self.extractive.scorer.score(profile, self.extractive.scorer.sentences(hits))
+        ranked = self.scorer.score(profile, self.scorer.sentences(hits))
         chosen: list[Sentence] = []
         tokens = 0
         by_text = {(s.hit.chunk_id, s.text): s for s in ranked}
@@ -555,9 +549,8 @@ class ReaderAnswerer:
                 break
         return sorted(chosen, key=lambda s: (s.hit.rank, s.start))
 
-    def _draft(self, raw: str, evidence: list[Sentence], warnings: list[str]) -> Draft:
+    def _draft(self, check: ClaimCheck, evidence: list[Sentence], warnings: list[str]) -> Draft:
         """The checked answer with its markers renumbered [1]..[k] in order of use, each citing its sentence."""
-        check = check_claims(raw, [Cited(n, s.text) for n, s in enumerate(evidence, 1)])
         order = {old: new for new, old in enumerate(check.cited, 1)}
         text = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1))]}]" if int(m.group(1)) in order else "",
                       check.text)
@@ -566,20 +559,20 @@ class ReaderAnswerer:
                      for old in check.cited]
         return Draft(text=text, citations=citations, abstained=False, answerer=self.name, warnings=warnings)
 
-    def _second_opinion(self, draft: Draft, question: str, hits: list[Hit]) -> Draft:
+    def _second_opinion(self, draft: Draft, question: Question, hits: list[Hit]) -> Draft:
         """The model's checked answer, unless the extractive reader confidently quotes other sentences: where
         the two disagree, the quote of the best-supported sentence wins. A small model sometimes cites a
         plausible sentence next to the one that answers; where the extractive reader abstains (a paraphrase
         it cannot match), the model's answer stands alone."""
-        quoted = self.extractive.answer(question, hits)
+        quoted = self.fallback.answer(question, hits)
         if quoted.abstained or _shares_sentence(draft.citations, quoted.citations):
             return draft
         quoted.warnings = draft.warnings + [
             "the model cited other sentences than the best-supported one; quoted that one instead"] + quoted.warnings
         return quoted
 
-    def _fallback(self, question: str, hits: list[Hit], warnings: list[str]) -> Draft:
-        draft = self.extractive.answer(question, hits)
+    def _fallback(self, question: Question, hits: list[Hit], warnings: list[str]) -> Draft:
+        draft = self.fallback.answer(question, hits)
         draft.warnings = warnings + draft.warnings
         return draft
 

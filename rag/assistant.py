@@ -17,26 +17,18 @@ from pathlib import Path
 from cachetools import LRUCache
 from filelock import FileLock
 
-from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, abstention
-from rag.calculate import (
-    CalculationRequest,
-    Calculator,
-    Row,
-    asks_for_figure,
-    column_line_in,
-    is_table_row,
-    is_yes_no,
-    names_periods,
-    read_rows,
-)
+from rag.answer import Answerer, Draft, ExtractiveAnswerer, ReaderAnswerer, SentenceScorer, about_report, abstention
+from rag.calculate import Calculator, Row, column_line_in, is_table_row, names_periods, read_rows
 from rag.catalog import Catalog, DocumentRecord
 from rag.chat_models import ChatModel, GenerationAbandoned, OpenAIChatModel, TokenSink, cached_llama
 from rag.chunk import Chunker
 from rag.embed import Embedder, build_embedder, build_multilingual_embedder
 from rag.errors import AnswererError, BadQuestionError, NotFoundError, RagError
+from rag.glossary import Glossary, load_glossary
 from rag.ingest import Indexer, ProgressCallback
 from rag.metrics import MetricCalculator
 from rag.models import default_llm_path, llama_runtime_installed, qwen_parts_installed
+from rag.read import Question, QuestionReader
 from rag.retrieve import HybridRetriever, ReportRetriever, parse_filters
 from rag.settings import Settings
 from rag.store import ChromaStore, VectorStore
@@ -148,24 +140,28 @@ class Assistant:
         Raises:
             BadQuestionError, EmptyIndexError, FilterError, AnswererError (a missing local model).
         """
-        question = self.check_question(question)
+        read = self.read(question)
         parsed = parse_filters(filters)
         reader = self.answerer(answerer or self.settings.llm.answerer)
-        cache_key = (question, k, tuple(sorted(parsed.items())), self._index_version())
+        cache_key = (read.text, k, tuple(sorted(parsed.items())), self._index_version())
         if reader.name != "extractive":  # a model's answer is not kept: it may differ, and costs seconds anyway
-            return self._answer(question, k, parsed, reader, on_token, id, cache_key)
+            return self._answer(read, k, parsed, reader, on_token, id, cache_key)
         with self._answering_first(cache_key) as cached:
             return replace(cached, id=id) if cached is not None else self._answer(
-                question, k, parsed, reader, on_token, id, cache_key)
+                read, k, parsed, reader, on_token, id, cache_key)
 
-    def _answer(self, question: str, k: int | None, parsed: dict[str, str], reader, on_token: TokenSink | None,
-                id: str | None, cache_key: tuple) -> Answer:
+    def read(self, text: str) -> Question:
+        """The question record every stage after reading gets: `text` read once (see rag/read.py)."""
+        return self.question_reader.read(self.check_question(text))
+
+    def _answer(self, question: Question, k: int | None, parsed: dict[str, str], reader: Answerer,
+                on_token: TokenSink | None, id: str | None, cache_key: tuple) -> Answer:
         started = time.perf_counter()
         hits = self.retrieve(question, k, parsed)
         retrieved = time.perf_counter()
         draft = self.answer_from(question, hits, reader, on_token)
         answered = time.perf_counter()
-        answer = Answer(question=question, text=draft.text, citations=draft.citations, hits=hits,
+        answer = Answer(question=question.text, text=draft.text, citations=draft.citations, hits=hits,
                         abstained=draft.abstained, answerer=draft.answerer, warnings=draft.warnings, id=id,
                         calculation=draft.calculation,
                         timings={"retrieve_ms": (retrieved - started) * 1000, "answer_ms": (answered - retrieved) * 1000})
@@ -173,65 +169,64 @@ class Assistant:
             self._cache_answer(cache_key, answer)
         return answer
 
-    def answer_from(self, question: str, hits: list[Hit], reader: Answerer, on_token: TokenSink | None = None) -> Draft:
-        """The draft answer to `question` from `hits`. A derived figure (a metric, a change, an average, a ratio)
-        or a judgement of one is computed by code from the table rows it needs, whichever reader was asked for:
-        a reader can only quote the operands, and a small model's arithmetic is not to be trusted with an
-        analyst's figures. What a reader says instead must have the shape the question asks for."""
+    def answer_from(self, question: Question, hits: list[Hit], reader: Answerer,
+                    on_token: TokenSink | None = None) -> Draft:
+        """The draft answer to `question` from `hits`. A question about the report itself is answered from its
+        header. A derived figure (a metric, a change, an average, a ratio) or a judgement of one is computed by
+        code from the table rows it needs, whichever reader was asked for: a reader can only quote the
+        operands, and a small model's arithmetic is not to be trusted with an analyst's figures. What a reader
+        says instead must have the shape the question asks for."""
+        if question.about_report:
+            # Who published the report and when is read from its header, not generated.
+            meta = about_report(question.profile, hits)
+            if meta is not None:
+                return meta
         computed = self._metric_draft(question, hits, reader)
         if computed is not None and not computed.abstained:
             return computed
-        request = self.calculator.request(question)
-        if request is not None:
-            computed = self.calculator.answer(request, hits, reader.name, self.table_rows)
+        if question.calculation is not None:
+            computed = self.calculator.answer(question.calculation, hits, reader.name, self.table_rows)
             if not computed.abstained:
                 return computed
-        else:
-            pair = self.calculator.pair_request(question)
-            if pair is not None:
-                computed = self.calculator.answer_pair(pair, hits, reader.name, self.table_rows)
-                if not computed.abstained:
-                    return computed
+        elif question.pair is not None:
+            computed = self.calculator.answer_pair(question.pair, hits, reader.name, self.table_rows)
+            if not computed.abstained:
+                return computed
         read = reader.answer(question, hits, on_token)
         if read.abstained:
             return computed if computed is not None else read
-        problem = self._shape_problem(question, request, read)
+        problem = self._shape_problem(question, read)
         if problem:
             return computed if computed is not None else abstention(read.answerer, problem)
         return read
 
-    def _metric_draft(self, question: str, hits: list[Hit], reader: Answerer) -> Draft | None:
+    def _metric_draft(self, question: Question, hits: list[Hit], reader: Answerer) -> Draft | None:
         """A defined metric, or a yes/no judgement of one, computed; None when the question asks for neither."""
-        judgement = self.metric_calculator.judgement(question)
-        metric = self.metric_calculator.request(question) if judgement is None else judgement.request
-        if metric is None:
+        if question.metric is None:
             return None
         # A metric's line items sit in one filing's statements: search the documents the question names and those
         # of its best passages, not the whole index.
-        scope = self.retriever.named_documents(question) | {h.doc_id for h in hits[:3]}
+        scope = self.retriever.named_documents(question.text) | {h.doc_id for h in hits[:3]}
 
         def search(query: str, best: Hit) -> list[Hit]:
             return self.retriever.within(query, scope)
 
-        if judgement is not None:
-            return self.metric_calculator.judge(judgement, hits, reader.name, search, self.table_rows)
-        return self.metric_calculator.answer(metric, hits, reader.name, search, self.table_rows)
+        if question.judgement is not None:
+            return self.metric_calculator.judge(question.judgement, hits, reader.name, search, self.table_rows)
+        return self.metric_calculator.answer(question.metric, hits, reader.name, search, self.table_rows)
 
-    def _shape_problem(self, question: str, request: CalculationRequest | None, read: Draft) -> str:
+    def _shape_problem(self, question: Question, read: Draft) -> str:
         """Why a reader's answer does not answer the question as asked, or ''."""
-        if is_yes_no(question) and not re.match(r"\s*(?:yes|no)\b", read.text, re.IGNORECASE):
+        if question.yes_no and not re.match(r"\s*(?:yes|no)\b", read.text, re.IGNORECASE):
             # A quoted sentence that merely shares the question's names is no answer to "Was there a drop?".
             return "a yes/no question: the passages were quoted, not answered yes or no"
-        operation = request.operation if request is not None else self.calculator.asked_operation(question)
-        # "What do the changes in cash flows relate to?" asks for a description, not for the change.
-        if not asks_for_figure(question):
-            operation = None
+        operation = question.operation
         if operation is not None:
             # No row to calculate from: a sentence may still state the figure ("sales rose 12% in 2025 from
             # 2024"): it stands if it says the operation beside a figure and names every year the question
             # names. A table row gives the operands, and a sentence about one of the years often gives another
             # figure of that year.
-            years = request.named if request is not None else ()
+            years = question.calculation.named if question.calculation is not None else ()
             for cited in read.citations:
                 if (is_table_row(cited.text) or not names_periods(cited.text, years)
                         or not self.calculator.calculations.stated_in(operation, cited.text)):
@@ -262,11 +257,11 @@ class Assistant:
                     return found
         return ""
 
-    def retrieve(self, question: str, k: int | None = None, filters: dict[str, str] | None = None) -> list[Hit]:
+    def retrieve(self, question: Question, k: int | None = None, filters: dict[str, str] | None = None) -> list[Hit]:
         """The passages an answerer reads: the hybrid search's hits, led by the report's header for a
         question about the report itself (who published it, when)."""
-        hits = self.retriever.retrieve(question, top_k=k, filters=filters or {})
-        if hits and self.extractive.profile(question).is_meta:
+        hits = self.retriever.retrieve(question.text, top_k=k, filters=filters or {})
+        if hits and question.about_report:
             hits = self._with_report_header(hits)
         return hits
 
@@ -363,8 +358,17 @@ class Assistant:
         return SentenceScorer(self.embedder, multilingual=self.retriever.multilingual)
 
     @cached_property
+    def glossary(self) -> Glossary:
+        """The words analysts ask in and the words reports write for them (the team's file, or the packaged)."""
+        return load_glossary(self.settings.answer.glossary_path)
+
+    @cached_property
+    def question_reader(self) -> QuestionReader:
+        return QuestionReader(self.glossary, self.calculator, self.metric_calculator)
+
+    @cached_property
     def calculator(self) -> Calculator:
-        return Calculator(glossary=self.extractive.glossary)
+        return Calculator(glossary=self.glossary)
 
     @cached_property
     def metric_calculator(self) -> MetricCalculator:
@@ -389,7 +393,7 @@ class Assistant:
         name = self.resolve_answerer(name)
         if name == "extractive":
             return self.extractive
-        return ReaderAnswerer(self.chat_model(name), self.extractive, self.settings.answer)
+        return ReaderAnswerer(self.chat_model(name), self.scorer, self.extractive, self.glossary, self.settings.answer)
 
     def _local_model_path(self, assemble: bool = True) -> str | None:
         if self.settings.llm.model_path:

@@ -56,7 +56,6 @@ _PERIOD_TEXT = re.compile(rf"\b(?:three|six|nine|twelve|fifty-two|fifty-three|\d
 _CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|increas\w*|ris(?:e|es|ing|en)|rose|climb\w*|declin\w*|fall\w*|fell|"
                      r"drop\w*|decreas\w*|up|down|expand\w*|contract\w*|gain\w*|surg\w*|jump\w*|cagr|yoy|y/y|"
                      r"year[- ]on[- ]year|year[- ]over[- ]year|higher|lower)\b|增长|增速|增幅|下降|同比|提升", re.IGNORECASE)
-_DECADE_YEAR = re.compile(r"\b(?:19|20)\d0\b|\bdecade\b", re.IGNORECASE)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
                  "fifty": 50, "hundred": 100}
@@ -147,8 +146,6 @@ def fits(profile: QuestionProfile, text: str) -> bool:
     if profile.wants_reason and not _BECAUSE.search(text):
         return False
     if profile.wants_change and not _CHANGE.search(text):
-        return False
-    if profile.wants_decade_end and not _DECADE_YEAR.search(text):
         return False
     tokens = token_set(text)
     if is_chinese(text) and not profile.is_chinese:
@@ -248,6 +245,7 @@ class ClaimCheck:
     cited: list[int]
     invalid_markers: list[int] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # "figure 26% (not in [2])", "name DRAM (not in [1])"
+    moved: list[str] = field(default_factory=list)  # "citation [1] moved to [2]": claims repointed
 
     @property
     def ok(self) -> bool:
@@ -263,9 +261,15 @@ class ClaimCheck:
         return out
 
 
-def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None = None) -> ClaimCheck:
-    """Check every sentence of `answer` against the evidence its [n] markers cite (evidence[n-1]); a sentence
-    without markers is checked against everything the answer cites."""
+def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None = None,
+                 repoint: bool = False) -> ClaimCheck:
+    """Check every sentence of `answer` against the evidence its [n] markers cite (evidence[n-1]), with their
+    context; a sentence without markers is checked against everything the answer cites. Each claim is checked
+    once.
+
+    With `repoint`, a claim its own markers do not support is pointed at the one evidence sentence that
+    supports all of it, where exactly one does: a small model often writes the right claim with the wrong
+    number. The claim is then cited, and passes, as that sentence's; `ClaimCheck.moved` says what moved."""
     glossary = glossary or load_glossary()
     invalid: list[int] = []
 
@@ -275,55 +279,55 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
         invalid.extend(n for n in numbers if n not in good and n not in invalid)
         return "".join(f"[{n}]" for n in good)
 
-    cleaned = re.sub(r"[ \t]+([.,;])", r"\1", MARKER.sub(keep_valid, answer)).strip()
-    cited = markers_in(cleaned)
-    unsupported: list[str] = []
-    if not re.search(r"\w", MARKER.sub(" ", cleaned)):
-        unsupported.append("the answer says nothing but its markers")
-    for start, end in sentence_spans(cleaned):
-        claim = cleaned[start:end]
-        own = [n for n in markers_in(claim) if 1 <= n <= len(evidence)] or cited
-        if not own or not MARKER.sub("", claim).strip(" .[]"):
-            continue
-        where = "".join(f"[{n}]" for n in own)
+    def problems_of(claim: str, own: list[int]) -> list[str]:
         if any(is_instruction(evidence[n - 1].text) for n in own):
-            unsupported.append(f"cites an instruction to an assistant, which is no evidence ({where})")
+            return ["cites an instruction to an assistant, which is no evidence"]
+        return claim_problems(MARKER.sub(" ", claim), "\n".join(evidence[n - 1].text for n in own),
+                              "\n".join(evidence[n - 1].context for n in own), glossary)
+
+    cleaned = re.sub(r"[ \t]+([.,;])", r"\1", MARKER.sub(keep_valid, answer)).strip()
+    # First the claims that cite their own sentences (repointed where one other sentence holds them), then
+    # the claims without markers, against all that the answer then cites.
+    claims: list[tuple[str, list[int], list[str] | None]] = []  # (claim, its markers, its problems)
+    moved: list[str] = []
+    position, between = 0, []
+    for start, end in sentence_spans(cleaned):
+        between.append(cleaned[position:start])
+        position = end
+        claim = cleaned[start:end]
+        own = markers_in(claim)
+        if not own or not MARKER.sub("", claim).strip(" .[]"):
+            claims.append((claim, own, None))
             continue
-        sentences = "\n".join(evidence[n - 1].text for n in own)
-        contexts = "\n".join(evidence[n - 1].context for n in own)
-        for problem in claim_problems(MARKER.sub(" ", claim), sentences, contexts, glossary):
-            note = f"{problem} (not in {where})"
+        problems = problems_of(claim, own)
+        if problems and repoint:
+            bare = MARKER.sub(" ", claim)
+            holders = [e.n for e in evidence if not is_instruction(e.text)
+                       and not claim_problems(bare, e.text, e.context, glossary)]
+            if len(holders) == 1:
+                claim = MARKER.sub("", claim).rstrip()
+                stop = claim[-1] if claim[-1:] in ".!?。" else ""
+                claim = f"{claim[:len(claim) - len(stop)].rstrip()} [{holders[0]}]{stop}"
+                moved.append(f"citation {''.join(f'[{n}]' for n in own)} moved to [{holders[0]}]")
+                own, problems = [holders[0]], []
+        claims.append((claim, own, problems))
+    text = "".join(b + c for b, (c, _, _) in zip(between, claims)) + cleaned[position:]
+    cited = markers_in(text)
+    unsupported: list[str] = []
+    if not re.search(r"\w", MARKER.sub(" ", text)):
+        unsupported.append("the answer says nothing but its markers")
+    for claim, own, found in claims:
+        if found is None:
+            own = cited
+            if not own or not MARKER.sub("", claim).strip(" .[]"):
+                continue
+            found = problems_of(claim, own)
+        where = "".join(f"[{n}]" for n in own)
+        for problem in found:
+            note = f"{problem} ({where})" if problem.startswith("cites an instruction") else f"{problem} (not in {where})"
             if note not in unsupported:
                 unsupported.append(note)
-    return ClaimCheck(text=cleaned, cited=cited, invalid_markers=invalid, unsupported=unsupported)
-
-
-def repoint_citations(answer: str, evidence: list[Cited], glossary: Glossary | None = None) -> tuple[str, list[str]]:
-    """`answer` with each unsupported sentence's markers pointed at the one evidence sentence that supports
-    all of it, where exactly one does: a small model often writes the right claim with the wrong number. The
-    claim is then checked, and cited, against the sentence that holds it. Returns the answer and what moved."""
-    glossary = glossary or load_glossary()
-    moved: list[str] = []
-    parts: list[str] = []
-    position = 0
-    for start, end in sentence_spans(answer):
-        claim = answer[start:end]
-        own = [n for n in markers_in(claim) if 1 <= n <= len(evidence)]
-        bare = MARKER.sub(" ", claim)
-        if own and MARKER.sub("", claim).strip(" .[]"):
-            sentences = "\n".join(evidence[n - 1].text for n in own)
-            contexts = "\n".join(evidence[n - 1].context for n in own)
-            if claim_problems(bare, sentences, contexts, glossary):
-                holders = [e.n for e in evidence if not claim_problems(bare, e.text, e.context, glossary)]
-                if len(holders) == 1:
-                    claim = MARKER.sub("", claim).rstrip()
-                    stop = claim[-1] if claim[-1:] in ".!?。" else ""
-                    claim = f"{claim[:len(claim) - len(stop)].rstrip()} [{holders[0]}]{stop}"
-                    moved.append(f"citation {''.join(f'[{n}]' for n in own)} moved to [{holders[0]}]")
-        parts.append(answer[position:start] + claim)
-        position = end
-    parts.append(answer[position:])
-    return "".join(parts), moved
+    return ClaimCheck(text=text, cited=cited, invalid_markers=invalid, unsupported=unsupported, moved=moved)
 
 
 def claim_problems(claim: str, sentences: str, context: str, glossary: Glossary) -> list[str]:

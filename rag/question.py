@@ -10,9 +10,11 @@ filings, not from any one report the project was tried on.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Literal
 
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.lexical import STOP_WORDS, chinese_words, fold, lexical_tokens
@@ -60,8 +62,6 @@ def asks_reason(question: str) -> bool:
 # "growth", "增长": a rate of change, which a sentence giving a level or a share does not state.
 _GROWTH_Q = re.compile(r"\bgrowth\b|增长|增速|增幅", re.IGNORECASE)
 _ASKS_NAME_Q = re.compile(r"\s*(?:which|who|whose|whom|where|why)\b", re.IGNORECASE)
-_DECADE_END = re.compile(r"\b(?:(?:the )?end of (?:the|this) decade|(?:the )?decade'?s end|decade-end)\b",
-                         re.IGNORECASE)
 _CONTRACTION = re.compile(r"\b(what|how|who|where|when|which|that|it)['’]s\b", re.IGNORECASE)
 
 _QUESTION_WORDS = {"what", "which", "who", "when", "where", "why", "how", "is", "are", "does", "do", "did", "will",
@@ -205,58 +205,88 @@ def anchor_in(anchor: str, tokens: AbstractSet[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
 class QuestionProfile:
     """What a question asks for: its content tokens, the anchors (names, periods) an answer's sentence must
-    share with it, and the kind of answer it expects (a figure, a date, a list)."""
+    share with it, and the kind of answer it expects (a figure, a date, a list). Read once from the question's
+    words by `read` and never changed: every later stage reads the same profile."""
 
-    def __init__(self, question: str, glossary: Glossary | None = None) -> None:
-        self.question = question
-        question = _CONTRACTION.sub(r"\1 is", normalise_periods(question))
-        self.normalised = question
-        self.tokens = list(dict.fromkeys(lexical_tokens(question, within_words=True)))
-        # A question's word also counts as present where a sentence says it in the report's words ("capex" /
-        # "capital expenditure"): folded token -> phrases that stand for it.
+    question: str
+    normalised: str  # periods written one way, contractions spelt out
+    tokens: tuple[str, ...]
+    # A question's word also counts as present where a sentence says it in the report's words ("capex" /
+    # "capital expenditure"): folded token -> phrases that stand for it.
+    alternatives: Mapping[str, list[tuple[str, ...]]]
+    is_chinese: bool
+    wants_number: bool
+    wants_date: bool
+    wants_list: bool
+    wants_amount: bool
+    wants_percent: bool
+    # What a question about the report itself asks (its publication date, whose research it is, who published
+    # it), answered from its header, not its body; "" for a question about what the report says.
+    about_report: Literal["", "date", "broker", "publisher"]
+    wants_reason: bool
+    wants_change: bool
+    # "How did revenue and operating income compare?": names that may be answered by one sentence each.
+    joins_subjects: bool
+    anchors: tuple[str, ...]
+    measured: tuple[str, ...]
+    chinese_head: str
+    quantity_noun: str
+    wants_count: bool
+    per_unit: tuple[str, ...]
+    metrics: tuple[str, ...]
+    subject: tuple[str, ...]
+    # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
+    years: tuple[str, ...]
+    # Names and other anchors: the sentence that answers must speak of them, not only its passage.
+    names: tuple[str, ...]
+
+    @classmethod
+    def read(cls, question: str, glossary: Glossary | None = None) -> QuestionProfile:
+        """The profile of `question`; `glossary` gives the other words a report may use for its words."""
+        normalised = _CONTRACTION.sub(r"\1 is", normalise_periods(question))
+        tokens = list(dict.fromkeys(lexical_tokens(normalised, within_words=True)))
         glossary = glossary or load_glossary()
-        self.alternatives = glossary.expansions([fold(t) for t in lexical_tokens(question, keep_stop_words=True)])
-        self.is_chinese = bool(CJK.search(question))
-        self.wants_number = bool(_NUMBER_Q.search(question))
-        self.wants_date = bool(_DATE_Q.search(question))
-        self.wants_list = bool(_LIST_Q.search(question))
-        self.wants_amount = bool(_AMOUNT_Q.search(question))
-        # Only for a figure question: "Which company has the largest share of ..." is answered by a name.
-        self.wants_percent = (self.wants_number and not self.wants_date and not self.wants_list
-                              and bool(_PERCENT_Q.search(question)))
-        self.is_meta = bool(_META_Q.search(question))
-        self.wants_reason = bool(_REASON_Q.search(question))
-        self.wants_change = bool(_GROWTH_Q.search(question))
-        # "How did revenue and operating income compare?": names that may be answered by one sentence each.
-        self.joins_subjects = bool(_JOINED_Q.search(question))
-        # "by the end of the decade" asks about a decade's last year, which the sentence must name.
-        self.wants_decade_end = bool(_DECADE_END.search(question))
-        self.anchors = self._anchors(question)
-        if self.is_chinese:
+        alternatives = glossary.expansions([fold(t) for t in lexical_tokens(normalised, keep_stop_words=True)])
+        is_chinese = bool(CJK.search(normalised))
+        wants_number = bool(_NUMBER_Q.search(normalised))
+        wants_date = bool(_DATE_Q.search(normalised))
+        wants_list = bool(_LIST_Q.search(normalised))
+        wants_amount = bool(_AMOUNT_Q.search(normalised))
+        anchors = _anchors(normalised, is_chinese)
+        if is_chinese:
             # "12月16日" is "December 16" in an English report: let the date anchor the search.
-            for month, day in re.findall(r"(\d{1,2})月(\d{1,2})日", question):
+            for month, day in re.findall(r"(\d{1,2})月(\d{1,2})日", normalised):
                 if 1 <= int(month) <= 12:
-                    written = f"{MONTHS[int(month) - 1]} {int(day)}"
-                    self.anchors += lexical_tokens(written, keep_stop_words=True)
-                    self.tokens += lexical_tokens(written, keep_stop_words=True)
-        self.measured = self._measured(question)
-        self.chinese_head = _chinese_head(question) if self.is_chinese else ""
-        self.quantity_noun, self.wants_count = self._quantity_noun(question)
-        self.per_unit = self._per_unit(question)
+                    written = lexical_tokens(f"{MONTHS[int(month) - 1]} {int(day)}", keep_stop_words=True)
+                    anchors += written
+                    tokens += written
+        measured = _measured(normalised)
+        quantity_noun, wants_count = _quantity_noun(normalised)
         # What a figure measures; "What demand drivers ..." asks for drivers, not for demand.
-        asks_figure = self.wants_number or self.wants_amount or bool(self.quantity_noun or self.measured)
-        folded = [fold(t) for t in lexical_tokens(question, keep_stop_words=True)]
-        self.metrics = [] if _ASKS_NAME_Q.match(question) and not asks_figure else list(dict.fromkeys(
+        asks_figure = wants_number or wants_amount or bool(quantity_noun or measured)
+        folded = [fold(t) for t in lexical_tokens(normalised, keep_stop_words=True)]
+        metrics = [] if _ASKS_NAME_Q.match(normalised) and not asks_figure else list(dict.fromkeys(
             t for t, after in zip(folded, [*folded[1:], ""]) if t in METRICS and after not in _NOT_FIGURE_HEADS))
-        # The subject of a figure, only for a figure: "Which product line's recovery ..." is answered by a name,
-        # in words a subject check would refuse.
-        self.subject = self._subject(question) if asks_figure else []
-        # Years and quarters ("2026", "3q25"): the sentence that answers must be about that period.
-        self.years = [a for a in self.anchors if YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
-        # Names and other anchors: the sentence that answers must speak of them, not only its passage.
-        self.names = [a for a in self.anchors if a not in self.years]
+        years = [a for a in anchors if YEAR.match(a) or re.fullmatch(r"[1-4]q\d{2}(\d{2})?", a)]
+        return cls(
+            question=question, normalised=normalised, tokens=tuple(tokens), alternatives=alternatives,
+            is_chinese=is_chinese, wants_number=wants_number, wants_date=wants_date, wants_list=wants_list,
+            wants_amount=wants_amount,
+            # Only for a figure question: "Which company has the largest share of ..." is answered by a name.
+            wants_percent=(wants_number and not wants_date and not wants_list and bool(_PERCENT_Q.search(normalised))),
+            about_report=_about_report(normalised), wants_reason=bool(_REASON_Q.search(normalised)),
+            wants_change=bool(_GROWTH_Q.search(normalised)), joins_subjects=bool(_JOINED_Q.search(normalised)),
+            anchors=tuple(anchors), measured=tuple(measured),
+            chinese_head=_chinese_head(normalised) if is_chinese else "",
+            quantity_noun=quantity_noun, wants_count=wants_count, per_unit=tuple(_per_unit(normalised)),
+            metrics=tuple(metrics),
+            # The subject of a figure, only for a figure: "Which product line's recovery ..." is answered by a
+            # name, in words a subject check would refuse.
+            subject=tuple(_subject(normalised)) if asks_figure else (),
+            years=tuple(years), names=tuple(a for a in anchors if a not in years))
 
     def holds(self, anchor: str, tokens: AbstractSet[str]) -> bool:
         """Whether a sentence's folded tokens hold one of the question's anchors: as written, as the report
@@ -268,101 +298,109 @@ class QuestionProfile:
         glossary lets a report use for it."""
         return term in tokens or any(phrase_in(alt, tokens) for alt in self.alternatives.get(term, ()))
 
-    @staticmethod
-    def _measured(question: str) -> list[str]:
-        """The head noun of what a "how much did X rise" question measures, as folded tokens; [] for others."""
-        match = _MEASURED_Q.search(question)
-        if not match:
-            return []
-        words = match.group("np").split()
-        # "How much does management think sales will grow": what grows follows the reporting verb.
-        for i in range(len(words) - 1, -1, -1):
-            if words[i].lower() in _REPORTING_VERBS:
-                words = words[i + 1 :]
-                break
-        # "the market for chips" measures the market: the head comes before a preposition.
-        for i, word in enumerate(words):
-            if word.lower() in _HEAD_ENDS and i > 0:
-                words = words[:i]
-                break
-        while words and words[-1].lower() in _AUXILIARIES:
-            words = words[:-1]
-        if not words or words[-1].lower() in STOP_WORDS:
-            return []
-        return [fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
 
-    @staticmethod
-    def _subject(question: str) -> list[str]:
-        """The folded lowercase words of what a figure is asked about (capitalized ones are names, checked
-        anyway): "plan assets" of "the rate of return on plan assets"."""
-        phrases = [m.group("np").split() for m in _SUBJECT_OF_Q.finditer(question)]
-        # An owner's words run backwards from its "'s": "the segment's".
-        phrases += [m.group("np").split()[::-1] for m in _OWNER_Q.finditer(question)]
-        words = [w for phrase in phrases for w in _phrase_words(phrase, _PHRASE_ENDS, _GENERIC_SUBJECT, True)]
-        return list(dict.fromkeys(words))
+def _about_report(question: str) -> Literal["", "date", "broker", "publisher"]:
+    if not _META_Q.search(question):
+        return ""
+    if re.search(r"\bwhen\b|date|day|日期|时间", question, re.IGNORECASE):
+        return "date"
+    if re.search(r"whose|bank|broker|brokerage|firm|house|券商", question, re.IGNORECASE):
+        return "broker"
+    return "publisher"
 
-    @staticmethod
-    def _per_unit(question: str) -> list[str]:
-        """The folded head noun of what an "each/per X" question divides by ("share" of "earnings per share",
-        "store" of "each flagship store"); the sentence that answers must name it."""
-        heads = []
-        for match in _PER_UNIT_Q.finditer(question):
-            words = _phrase_words(match.group("np").split()[:3], _PHRASE_ENDS | _UNIT_VERBS, set())
-            if words and words[-1] not in _GENERIC_UNITS:
-                heads.append(words[-1])
-        return list(dict.fromkeys(heads))
 
-    @staticmethod
-    def _quantity_noun(question: str) -> tuple[str, bool]:
-        """The folded head noun of a "how many/much NP ..." question, and whether it asks for a count."""
-        match = _QUANTITY_Q.search(question)
-        if not match:
-            return "", False
-        words = match.group("np").split()
-        # "how many stores' sales": the possessive is what is counted.
-        for i, word in enumerate(words):
-            if word.endswith(("'", "’")) or word.lower().endswith(("'s", "’s")):
-                words = words[: i + 1]
-                break
-        for i, word in enumerate(words):
-            if word.lower() in _HEAD_ENDS:
-                words = words[:i]
-                break
-        if not words or words[-1].lower() in _NOT_QUANTITY_NOUNS:
-            return "", False
-        head = lexical_tokens(words[-1].rstrip("'’").removesuffix("'s").removesuffix("’s"), keep_stop_words=True)
-        if not head or head[-1] in STOP_WORDS:
-            return "", False
-        return fold(head[-1]), match.group("kind").lower() == "many"
+def _measured(question: str) -> list[str]:
+    """The head noun of what a "how much did X rise" question measures, as folded tokens; [] for others."""
+    match = _MEASURED_Q.search(question)
+    if not match:
+        return []
+    words = match.group("np").split()
+    # "How much does management think sales will grow": what grows follows the reporting verb.
+    for i in range(len(words) - 1, -1, -1):
+        if words[i].lower() in _REPORTING_VERBS:
+            words = words[i + 1 :]
+            break
+    # "the market for chips" measures the market: the head comes before a preposition.
+    for i, word in enumerate(words):
+        if word.lower() in _HEAD_ENDS and i > 0:
+            words = words[:i]
+            break
+    while words and words[-1].lower() in _AUXILIARIES:
+        words = words[:-1]
+    if not words or words[-1].lower() in STOP_WORDS:
+        return []
+    return [fold(t) for t in lexical_tokens(words[-1], keep_stop_words=True)]
 
-    def _anchors(self, question: str) -> list[str]:
-        anchors = []
-        matches = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-'’/]*", question))
-        for i, match in enumerate(matches):
-            word = match.group(0).rstrip(".'’").removesuffix("'s").removesuffix("’s")
-            low = word.lower()
-            if (low in _QUESTION_WORDS and i == 0) or low in QUALIFIERS:
-                continue
-            # A word that opens a sentence of the question ("... FY2023? If gross margin is not ...", "Round your
-            # answer") is capitalized for that, not because it names something.
-            opens_sentence = i == 0 or bool(re.search(r"[.?!:;]\s*[\"'(“]?$", question[: match.start()]))
-            if opens_sentence and word[:1].isupper() and word[1:].islower():
-                continue
-            # A question written in title case ("What Was AMCOR's Adjusted Non GAAP EBITDA for FY 2023") capitalizes
-            # its function words too; those name nothing.
-            if low in STOP_WORDS and not word.isupper():
-                continue
-            tokens = lexical_tokens(word, keep_stop_words=True)
-            if any(ch.isdigit() for ch in word):
-                # Of "late-2025" only the year anchors; a Chinese date's month and day ("12月16日") do not,
-                # since an English text writes "December 16".
-                tokens = [t for t in tokens if any(ch.isdigit() for ch in t)]
-                if self.is_chinese:
-                    tokens = [t for t in tokens if not (t.isdigit() and int(t) < 100)]
-                anchors.extend(tokens)
-            elif (word[:1].isupper() and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
-                anchors.extend(t for t in tokens if t not in QUALIFIERS)
-        return list(dict.fromkeys(anchors))
+def _subject(question: str) -> list[str]:
+    """The folded lowercase words of what a figure is asked about (capitalized ones are names, checked
+    anyway): "plan assets" of "the rate of return on plan assets"."""
+    phrases = [m.group("np").split() for m in _SUBJECT_OF_Q.finditer(question)]
+    # An owner's words run backwards from its "'s": "the segment's".
+    phrases += [m.group("np").split()[::-1] for m in _OWNER_Q.finditer(question)]
+    words = [w for phrase in phrases for w in _phrase_words(phrase, _PHRASE_ENDS, _GENERIC_SUBJECT, True)]
+    return list(dict.fromkeys(words))
+
+def _per_unit(question: str) -> list[str]:
+    """The folded head noun of what an "each/per X" question divides by ("share" of "earnings per share",
+    "store" of "each flagship store"); the sentence that answers must name it."""
+    heads = []
+    for match in _PER_UNIT_Q.finditer(question):
+        words = _phrase_words(match.group("np").split()[:3], _PHRASE_ENDS | _UNIT_VERBS, set())
+        if words and words[-1] not in _GENERIC_UNITS:
+            heads.append(words[-1])
+    return list(dict.fromkeys(heads))
+
+def _quantity_noun(question: str) -> tuple[str, bool]:
+    """The folded head noun of a "how many/much NP ..." question, and whether it asks for a count."""
+    match = _QUANTITY_Q.search(question)
+    if not match:
+        return "", False
+    words = match.group("np").split()
+    # "how many stores' sales": the possessive is what is counted.
+    for i, word in enumerate(words):
+        if word.endswith(("'", "’")) or word.lower().endswith(("'s", "’s")):
+            words = words[: i + 1]
+            break
+    for i, word in enumerate(words):
+        if word.lower() in _HEAD_ENDS:
+            words = words[:i]
+            break
+    if not words or words[-1].lower() in _NOT_QUANTITY_NOUNS:
+        return "", False
+    head = lexical_tokens(words[-1].rstrip("'’").removesuffix("'s").removesuffix("’s"), keep_stop_words=True)
+    if not head or head[-1] in STOP_WORDS:
+        return "", False
+    return fold(head[-1]), match.group("kind").lower() == "many"
+
+def _anchors(question: str, is_chinese: bool) -> list[str]:
+    """The names and periods of a question an answer's sentence must share with it, as folded tokens."""
+    anchors = []
+    matches = list(re.finditer(r"[A-Za-z0-9][A-Za-z0-9.\-'’/]*", question))
+    for i, match in enumerate(matches):
+        word = match.group(0).rstrip(".'’").removesuffix("'s").removesuffix("’s")
+        low = word.lower()
+        if (low in _QUESTION_WORDS and i == 0) or low in QUALIFIERS:
+            continue
+        # A word that opens a sentence of the question ("... FY2023? If gross margin is not ...", "Round your
+        # answer") is capitalized for that, not because it names something.
+        opens_sentence = i == 0 or bool(re.search(r"[.?!:;]\s*[\"'(“]?$", question[: match.start()]))
+        if opens_sentence and word[:1].isupper() and word[1:].islower():
+            continue
+        # A question written in title case ("What Was AMCOR's Adjusted Non GAAP EBITDA for FY 2023") capitalizes
+        # its function words too; those name nothing.
+        if low in STOP_WORDS and not word.isupper():
+            continue
+        tokens = lexical_tokens(word, keep_stop_words=True)
+        if any(ch.isdigit() for ch in word):
+            # Of "late-2025" only the year anchors; a Chinese date's month and day ("12月16日") do not,
+            # since an English text writes "December 16".
+            tokens = [t for t in tokens if any(ch.isdigit() for ch in t)]
+            if is_chinese:
+                tokens = [t for t in tokens if not (t.isdigit() and int(t) < 100)]
+            anchors.extend(tokens)
+        elif (word[:1].isupper() and low not in _QUESTION_WORDS) or (word.isupper() and len(word) > 1):
+            anchors.extend(t for t in tokens if t not in QUALIFIERS)
+    return list(dict.fromkeys(anchors))
 
 
 # A Chinese question names what it asks about just before its question word: "2026年的研发费用是多少？",

@@ -103,7 +103,7 @@ def test_each_packaged_entry_holds_on_a_real_report(question, term, sentence):
     from rag.lexical import fold
     from rag.question import QuestionProfile, token_set
 
-    profile = QuestionProfile(question)
+    profile = QuestionProfile.read(question)
     assert fold(term) not in token_set(sentence), "the example must need the glossary"
     assert profile.covers(fold(term), token_set(sentence))
 
@@ -151,4 +151,4 @@ def test_a_bad_glossary_in_the_settings_is_a_clear_error(tmp_path):
     own = tmp_path / "glossary.txt"
     own.write_text("capex = capital expenditure\nstaff\n", encoding="utf-8")
     with pytest.raises(GlossaryError, match="glossary.txt:2"):
-        _ = Assistant.from_settings(make_settings(tmp_path / "index", answer={"glossary_path": str(own)})).extractive
+        _ = Assistant.from_settings(make_settings(tmp_path / "index", answer={"glossary_path": str(own)})).glossary

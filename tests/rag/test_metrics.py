@@ -195,7 +195,7 @@ def test_a_statement_cut_into_chunks_takes_its_years_from_the_column_line_above(
                                   "text": text}) + "\n", encoding="utf-8")
     assistant = Assistant.from_settings(make_settings(tmp_path / "home"))
     assistant.ingest([corpus])
-    row_hits = [h for h in assistant.retrieve("Amazon operating margin 2017 total net sales operating income")
+    row_hits = [h for h in assistant.search("Amazon operating margin 2017 total net sales operating income")
                 if "Operating income 2,233" in h.text]
     assert row_hits and "2015 2016 2017" not in row_hits[0].text and not row_hits[0].context
     answer = assistant.ask("What was Amazon's operating margin in 2017?", answerer="extractive")

@@ -116,11 +116,11 @@ def test_chinese_counts_support_their_english_forms():
 def test_a_chinese_question_names_what_it_asks_for_before_its_question_word():
     from rag.question import QuestionProfile
 
-    assert QuestionProfile("星河半导体2026年的研发费用是多少？").chinese_head == "费用"
-    assert QuestionProfile("宜买车企业融资事件对应的领投方是什么？").chinese_head == "领投方"
+    assert QuestionProfile.read("星河半导体2026年的研发费用是多少？").chinese_head == "费用"
+    assert QuestionProfile.read("宜买车企业融资事件对应的领投方是什么？").chinese_head == "领投方"
     # A kind of answer is looked for as a kind (a date), not as a word.
-    assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").chinese_head == ""
-    assert QuestionProfile("正海集团解除质押事件对应的事件时间是什么？").wants_date
+    assert QuestionProfile.read("正海集团解除质押事件对应的事件时间是什么？").chinese_head == ""
+    assert QuestionProfile.read("正海集团解除质押事件对应的事件时间是什么？").wants_date
 
 
 def test_with_cross_lingual_vectors_a_chinese_question_without_names_finds_the_english_report(tmp_path):

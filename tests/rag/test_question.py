@@ -20,8 +20,8 @@ from rag.question import QuestionProfile, normalise_periods
     ("What is the current ratio?", [], False),  # 1.2, not a percentage
 ])
 def test_question_profile_names_what_is_measured(question, measured, percent):
-    profile = QuestionProfile(question)
-    assert profile.measured == measured
+    profile = QuestionProfile.read(question)
+    assert list(profile.measured) == measured
     assert profile.wants_percent is percent
 
 
@@ -49,7 +49,7 @@ def test_product_codes_are_not_folded_into_their_predecessors():
     ("How much higher is the gross margin than in 2021?", "", False),
 ])
 def test_question_profile_names_what_is_counted_or_measured(question, noun, count):
-    profile = QuestionProfile(question)
+    profile = QuestionProfile.read(question)
     assert (profile.quantity_noun, profile.wants_count) == (noun, count)
 
 
@@ -75,12 +75,12 @@ def test_counts_are_told_from_rates_money_and_dates(text, expected):
     ("What demand drivers sit behind the capex jump?", [], ["capex"], []),  # drivers are asked for, not demand
 ])
 def test_question_profile_names_the_unit_metric_and_subject_of_a_figure(question, per_unit, metrics, subject):
-    profile = QuestionProfile(question)
-    assert (profile.per_unit, profile.metrics, profile.subject) == (per_unit, metrics, subject)
+    profile = QuestionProfile.read(question)
+    assert (list(profile.per_unit), list(profile.metrics), list(profile.subject)) == (per_unit, metrics, subject)
 
 
 def test_a_misspelt_subject_still_finds_its_sentence():
-    profile = QuestionProfile("What is the value of the assumed liabilites from the acquisition?")
+    profile = QuestionProfile.read("What is the value of the assumed liabilites from the acquisition?")
     assert names_stated(profile, "The balance sheet includes $58.2 million of assumed liabilities.")
     assert not names_stated(profile, "The balance sheet includes $58.2 million of assumed leases.")
 
@@ -95,14 +95,14 @@ def test_periods_are_read_in_the_short_form_reports_use(written, short):
 
 
 def test_names_are_found_as_plurals_as_quarters_and_through_the_glossary():
-    profile = QuestionProfile("Which Ulta Beauty expense rose in Q4 2023?")
-    assert profile.years == ["4q23"]
+    profile = QuestionProfile.read("Which Ulta Beauty expense rose in Q4 2023?")
+    assert profile.years == ("4q23",)
     assert names_stated(profile, "Ulta Beauty's SG&A expenses increased in the fourth quarter of 2023.")
-    assert QuestionProfile("How many ADRs were issued?").holds("adrs", {"adr"})
+    assert QuestionProfile.read("How many ADRs were issued?").holds("adrs", {"adr"})
     # The country and its adjective are one name; another country is not.
-    assert names_stated(QuestionProfile("How did China's casinos perform in 2022?"),
+    assert names_stated(QuestionProfile.read("How did China's casinos perform in 2022?"),
                         "Chinese gaming revenues fell 50% in 2022.")
-    assert not names_stated(QuestionProfile("How did Japan's casinos perform in 2022?"),
+    assert not names_stated(QuestionProfile.read("How did Japan's casinos perform in 2022?"),
                             "Chinese gaming revenues fell 50% in 2022.")
 
 
@@ -115,35 +115,35 @@ def test_names_are_found_as_plurals_as_quarters_and_through_the_glossary():
     ("What is the interest income?", True, False, False),
 ])
 def test_question_profile_reads_figure_percent_and_reason_questions(question, number, percent, reason):
-    profile = QuestionProfile(question)
+    profile = QuestionProfile.read(question)
     assert (profile.wants_number, profile.wants_percent, profile.wants_reason) == (number, percent, reason)
 
 
 def test_a_reason_is_answered_by_a_sentence_that_gives_one():
     # FinanceBench dev, Ulta Beauty's fiscal 2023 fourth-quarter release.
-    profile = QuestionProfile("What reason does the company give for the lower SG&A ratio?")
+    profile = QuestionProfile.read("What reason does the company give for the lower SG&A ratio?")
     assert not fits(profile, "SG&A expenses increased 16.2% to $2.4 billion compared to $2.1 billion in fiscal 2021.")
     assert fits(profile, "As a percentage of net sales, SG&A expenses decreased to 23.5%, primarily due to lower "
                          "marketing expenses.")
 
 
 def test_a_fiscal_year_finds_the_calendar_year_and_the_report_s_fy():
-    profile = QuestionProfile("What capex does management expect for FY26?")
-    assert profile.years == ["2026"]
+    profile = QuestionProfile.read("What capex does management expect for FY26?")
+    assert profile.years == ("2026",)
     assert fits(profile, "capital expenditures will reach over $600 million in 2026")
     assert fits(profile, "FY26 capex is set at $600 million")
     assert not fits(profile, "capital expenditures reached $450 million in 2025")
 
 
 def test_a_quarter_in_words_is_the_same_quarter_in_short_form():
-    profile = QuestionProfile("What was the goodwill impairment charge in the fourth quarter of 2019?")
+    profile = QuestionProfile.read("What was the goodwill impairment charge in the fourth quarter of 2019?")
     assert fits(profile, "We recorded a goodwill impairment charge of $1.9 million in the fourth quarter of 2019.")
     assert fits(profile, "We recorded a goodwill impairment charge of $1.9 million in 4Q19.")
     assert not fits(profile, "We recorded a goodwill impairment charge of $14.7 million in the third quarter of 2019.")
 
 
 def test_qualifiers_most_figures_carry_unsaid_are_not_anchors():
-    profile = QuestionProfile("What's TCS' YoY revenue growth in FY 2019?")
+    profile = QuestionProfile.read("What's TCS' YoY revenue growth in FY 2019?")
     assert "yoy" not in profile.anchors and "2019" in profile.years
     # TAT-QA dev (context e8877535): annual growth is year on year without saying so.
     assert fits(profile, "On a reported basis, TCS' revenue grew 19% in FY 2019, compared to 4.4% in the prior year.")
@@ -151,17 +151,17 @@ def test_qualifiers_most_figures_carry_unsaid_are_not_anchors():
 
 def test_a_growth_question_is_not_answered_by_a_level_or_a_share():
     # TAT-QA dev (context d670b78b): Apple's share of revenues is no growth rate.
-    profile = QuestionProfile("What was Apple's revenue growth in 2019?")
+    profile = QuestionProfile.read("What was Apple's revenue growth in 2019?")
     assert not fits(profile, "In 2019, the Company's largest customer, Apple represented 17.6% of consolidated net "
                              "revenues.")
     # TAT-QA dev (context e8877535).
-    assert fits(QuestionProfile("What was TCS' revenue growth in FY 2019?"),
+    assert fits(QuestionProfile.read("What was TCS' revenue growth in FY 2019?"),
                 "On a reported basis, TCS' revenue grew 19% in FY 2019, compared to 4.4% in the prior year.")
 
 
 def test_words_that_open_a_sentence_of_the_question_are_not_names():
     # FinanceBench dev questions carry instructions after the question itself.
-    profile = QuestionProfile("Does Corning have positive working capital based on FY2022 data? If working capital "
+    profile = QuestionProfile.read("Does Corning have positive working capital based on FY2022 data? If working capital "
                               "is not a useful metric, state that and explain. Round your answer to two decimals.")
     assert "corning" in profile.names and not {"if", "round", "state"} & set(profile.anchors)
 
@@ -193,8 +193,8 @@ def test_a_chinese_quarter_is_the_same_quarter_in_short_form(written, short):
 def test_a_chinese_question_keeps_its_quarter():
     # FinCUGE dev: 卓翼科技's first-quarter 2020 report. A question in Chinese asks about that quarter, over a
     # Chinese sentence or an English one, and a full-year figure does not answer it.
-    profile = QuestionProfile("卓翼科技2020年一季度营收是多少？")
-    assert profile.years == ["1q20"]
+    profile = QuestionProfile.read("卓翼科技2020年一季度营收是多少？")
+    assert profile.years == ("1q20",)
     assert fits(profile, "2020年第一季度实现营收647,729,880.41元，同比增长14.21%")
     assert fits(profile, "Zhuoyi Technology's revenue in Q1 2020 was RMB 647.7 million, up 14.21% year on year.")
     assert not fits(profile, "Zhuoyi Technology's revenue in 2020 was RMB 2.9 billion.")
@@ -203,6 +203,6 @@ def test_a_chinese_question_keeps_its_quarter():
 def test_a_title_case_question_s_function_words_name_nothing():
     """Title case capitalizes "Was" and "For"; the names are still Best Buy's (FinanceBench dev's Best Buy 10-K),
     and an acronym in capitals that is also a word ("IT spending") stays a name."""
-    profile = QuestionProfile("What Was Best Buy's Revenue For Fiscal 2023?")
+    profile = QuestionProfile.read("What Was Best Buy's Revenue For Fiscal 2023?")
     assert "was" not in profile.names and "for" not in profile.names and {"best", "buy"} <= set(profile.names)
-    assert "it" in QuestionProfile("How much did IT spending grow in 2019?").names
+    assert "it" in QuestionProfile.read("How much did IT spending grow in 2019?").names
