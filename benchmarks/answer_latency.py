@@ -12,6 +12,7 @@ import json
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.assistant import Assistant
@@ -23,6 +24,16 @@ ROOT = Path(__file__).resolve().parent.parent
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def first_token_clock(first: list[float]) -> Callable[[str], None]:
+    """A token sink that notes in `first` when the first token came."""
+
+    def sink(_token: str) -> None:
+        if not first:
+            first.append(time.perf_counter())
+
+    return sink
 
 
 def main() -> None:
@@ -52,8 +63,7 @@ def main() -> None:
         for question in questions[: args.local]:
             first: list[float] = []
             started = time.perf_counter()
-            answer = assistant.ask(question, answerer="local",
-                                   on_token=lambda _t, first=first: first.append(time.perf_counter()) if not first else None)
+            answer = assistant.ask(question, answerer="local", on_token=first_token_clock(first))
             totals.append(time.perf_counter() - started)
             kept += answer.answerer == "local"
             retried += any(w.startswith("attempt 1") for w in answer.warnings)

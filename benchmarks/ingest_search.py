@@ -30,6 +30,7 @@ from rag.assistant import Assistant  # noqa: E402
 from rag.chunk import Chunker  # noqa: E402
 from rag.load import load_file  # noqa: E402
 from rag.settings import Settings  # noqa: E402
+from rag.store import ChromaStore  # noqa: E402
 from rag.types import Chunk, Document  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "data" / "tatqa-dev" / "corpus.jsonl"
@@ -73,7 +74,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def bench_ingest(work: Path, docs: int) -> tuple[dict, Assistant]:
+def bench_ingest(work: Path, docs: int) -> tuple[dict, Assistant, dict[str, list[str]]]:
     corpus = work / "corpus.jsonl"
     lines = CORPUS.read_text(encoding="utf-8").splitlines()[:docs]
     # A subset needs its own file; with all documents the shared file is read in place.
@@ -82,22 +83,24 @@ def bench_ingest(work: Path, docs: int) -> tuple[dict, Assistant]:
     else:
         corpus = CORPUS
     assistant = open_assistant(work / "index")
+    counting = assistant.embedder
+    assert isinstance(counting, CountingEmbedder)  # what open_assistant put there
     chunker = Chunker(assistant.settings.chunk)
     chunks = [c for d in load_file(corpus, "corpus") for c in chunker.chunk(d)]
     texts = [c.indexed_text for c in chunks]
     units = [u for c in chunks for u in c.units]
     assistant.embedder.embed_documents(texts[:64])  # warm-up: first call pays one-off costs
     start = time.perf_counter()
-    assistant.embedder.inner.embed_documents(texts)
+    counting.inner.embed_documents(texts)
     chunks_only_s = time.perf_counter() - start
     start = time.perf_counter()
-    assistant.embedder.inner.embed_documents(texts + units)
+    counting.inner.embed_documents(texts + units)
     encode_s = time.perf_counter() - start
     start = time.perf_counter()
     report = assistant.ingest([corpus])
     ingest_s = time.perf_counter() - start
     assert report.chunks == len(texts) and not report.failed, report.to_dict()
-    before = assistant.embedder.texts
+    before = counting.texts
     start = time.perf_counter()
     again = assistant.ingest([corpus])
     reingest_s = time.perf_counter() - start
@@ -107,7 +110,7 @@ def bench_ingest(work: Path, docs: int) -> tuple[dict, Assistant]:
         "encode_chunks_per_s": len(texts) / encode_s, "ingest_chunks_per_s": len(texts) / ingest_s,
         "ingest_vs_encode": encode_s / ingest_s, "ingest_s": ingest_s,
         "reingest_s": reingest_s, "reingest_share": reingest_s / ingest_s,
-        "reingest_embedded_texts": assistant.embedder.texts - before, "reingest_unchanged": again.unchanged,
+        "reingest_embedded_texts": counting.texts - before, "reingest_unchanged": again.unchanged,
     }, assistant, {c.chunk_id: c.units for c in chunks}
 
 
@@ -117,12 +120,14 @@ def build_synthetic(work: Path, source: Assistant, units_of: dict[str, list[str]
 
     ids = source.catalog.chunk_ids()
     records = source.catalog.chunks(ids)
-    vectors = source.store.vectors(ids)
-    unit_vectors = source.store.unit_vectors([f"{i}/{n}" for i in ids for n in range(len(units_of[i]))])
+    store = source.store
+    assert isinstance(store, ChromaStore)  # Assistant.from_settings' store: units' vectors are read from it
+    vectors = store.vectors(ids)
+    stored_units = store.unit_vectors([f"{i}/{n}" for i in ids for n in range(len(units_of[i]))])
     base = [(records[i], np.asarray(vectors[i], dtype=np.float32),
              # Not every unit has a vector of its own (see rag/chunk.py): those that do, by their place.
-             {n: np.asarray(unit_vectors[f"{i}/{n}"], dtype=np.float32) for n in range(len(units_of[i]))
-              if f"{i}/{n}" in unit_vectors})
+             {n: np.asarray(stored_units[f"{i}/{n}"], dtype=np.float32) for n in range(len(units_of[i]))
+              if f"{i}/{n}" in stored_units})
             for i in ids if i in records]
 
     def noisy(vector):

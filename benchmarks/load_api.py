@@ -79,19 +79,20 @@ class Connection:
         self.writer: asyncio.StreamWriter | None = None
 
     async def request(self, method: str, target: str, body: bytes = b"") -> tuple[int, bytes]:
-        if self.writer is None:
+        if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
         head = (f"{method} {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
                 + (f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if body else "") + "\r\n")
         try:
-            self.writer.write(head.encode() + body)
-            await self.writer.drain()
-            status_line = await self.reader.readline()
+            writer.write(head.encode() + body)
+            await writer.drain()
+            status_line = await reader.readline()
             if not status_line:
                 raise ConnectionError("the server closed the connection")
             status = int(status_line.split()[1])
             length, chunked, closing = 0, False, False
-            while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            while (line := await reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode("latin-1").partition(":")
                 name, value = name.strip().lower(), value.strip().lower()
                 if name == "content-length":
@@ -102,13 +103,13 @@ class Connection:
                     closing = value == "close"
             if chunked:
                 parts = []
-                while (size := int((await self.reader.readline()).split(b";")[0], 16)):
-                    parts.append(await self.reader.readexactly(size))
-                    await self.reader.readline()
-                await self.reader.readline()
+                while (size := int((await reader.readline()).split(b";")[0], 16)):
+                    parts.append(await reader.readexactly(size))
+                    await reader.readline()
+                await reader.readline()
                 payload = b"".join(parts)
             else:
-                payload = await self.reader.readexactly(length)
+                payload = await reader.readexactly(length)
         except (OSError, asyncio.IncompleteReadError, ValueError, IndexError):
             self.close()
             raise
@@ -137,6 +138,7 @@ async def client_loop(host: str, port: int, until: float, llm_share: float, rng:
             route, method, body = "search", "GET", b""
             target = "/v1/search?" + urlencode({"q": rng.choice(SEARCHES), "k": 5})
         started = time.perf_counter()
+        status: int | str  # the HTTP status, or the name of the exception that took its place
         try:
             status, payload = await asyncio.wait_for(connection.request(method, target, body), timeout=120)
             if route.startswith("ask") and status == 200:
@@ -152,9 +154,12 @@ async def run_load(url: str, clients: int, seconds: float, llm_share: float) -> 
     results: dict = defaultdict(list)
     answerers: Counter = Counter()
     parts = urlsplit(url)
+    if parts.hostname is None or parts.port is None:
+        raise ValueError(f"{url}: the server's URL needs a host and a port")
+    host, port = parts.hostname, parts.port
     started = time.monotonic()
     until = started + seconds
-    await asyncio.gather(*(client_loop(parts.hostname, parts.port, until, llm_share, random.Random(i), results,
+    await asyncio.gather(*(client_loop(host, port, until, llm_share, random.Random(i), results,
                                        answerers) for i in range(clients)))
     return results, answerers, time.monotonic() - started
 
@@ -280,6 +285,7 @@ def main() -> int:
         if chroma is not None:
             chroma.terminate()
             chroma.wait(timeout=20)
+        if scratch is not None:
             scratch.cleanup()
 
     total = sum(len(v) for v in results.values())

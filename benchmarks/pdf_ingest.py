@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -54,7 +55,8 @@ def pick_files(names: list[str] | None, max_pages: int | None) -> list[tuple[Pat
     files = sorted(PDFS.glob("*.pdf"))
     if names:
         files = [f for f in files if f.stem in names]
-    picked, total = [], 0
+    picked: list[tuple[Path, int]] = []
+    total = 0
     for path in files:
         pages = len(PdfReader(path).pages)
         if max_pages and picked and total + pages > max_pages:
@@ -64,7 +66,12 @@ def pick_files(names: list[str] | None, max_pages: int | None) -> list[tuple[Pat
     return picked
 
 
-def ingest_once(folder: Path, home: Path, precision: str, unit_vectors: str, pages: int,
+# The encoder precision and when unit vectors are made: settings.embed.precision and .unit_vectors.
+Precision = Literal["auto", "fp32", "bf16"]
+UnitVectors = Literal["question", "ingest"]
+
+
+def ingest_once(folder: Path, home: Path, precision: Precision, unit_vectors: UnitVectors, pages: int,
                 questions: list[str]) -> dict:
     settings = Settings(home=home)
     settings.embed.precision, settings.embed.unit_vectors = precision, unit_vectors
@@ -118,8 +125,9 @@ def main() -> None:
 
         stems = {path.stem for path, _ in files}
         questions = [q["question"] for q in load_questions() if q["doc_name"] in stems]
+        configs: list[tuple[Precision, UnitVectors]] = [("fp32", "ingest"), ("fp32", "question"), ("auto", "question")]
         runs = [ingest_once(folder, work / f"index-{n}", precision, units, pages, questions)
-                for n, (precision, units) in enumerate([("fp32", "ingest"), ("fp32", "question"), ("auto", "question")])]
+                for n, (precision, units) in enumerate(configs)]
 
         texts = [c.indexed_text for c in chunks]
         fp32 = SentenceTransformerEmbedder(packaged_model_path(), precision="fp32")

@@ -15,11 +15,18 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
 from rag.embed import Embedder
 from rag.errors import StoreError
+
+if TYPE_CHECKING:
+    # numpy and langchain_chroma load when a baseline is built, not when evals/ is imported.
+    import numpy as np
+    import numpy.typing as npt
+    from langchain_chroma import Chroma
 
 
 @dataclass
@@ -48,12 +55,13 @@ class OkapiBM25:
             for term, tf in c.items():
                 by_term.setdefault(term, []).append((i, tf))
         self.size = len(documents)
-        self.postings: dict[str, tuple] = {}
+        # term -> (indices of the documents that hold it, its BM25 weight in each)
+        self.postings: dict[str, tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]] = {}
         for term, rows in by_term.items():
-            ids = np.array([i for i, _ in rows])
-            tf = np.array([t for _, t in rows], dtype=np.float64)
+            ids = np.array([i for i, _ in rows], dtype=np.intp)
+            freqs = np.array([t for _, t in rows], dtype=np.float64)
             idf = math.log(1 + (self.size - len(rows) + 0.5) / (len(rows) + 0.5))
-            self.postings[term] = (ids, idf * tf * (k1 + 1) / (tf + norm[ids]))
+            self.postings[term] = (ids, idf * freqs * (k1 + 1) / (freqs + norm[ids]))
 
     def top(self, terms: Iterable[str], k: int) -> list[int]:
         """Indices of the `k` best-scoring documents that hold any of `terms`, best first."""
@@ -117,9 +125,13 @@ class NaiveLangChain:
         self.splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap_chars,
                                                        add_start_index=True)
         self.embeddings = PackagedEmbeddings(embedder)
-        self._temp = None if persist_dir else tempfile.TemporaryDirectory(prefix="rag-naive-")
-        self._path = str(persist_dir) if persist_dir else self._temp.name
-        self._store = None
+        self._temp: tempfile.TemporaryDirectory[str] | None = None
+        if persist_dir:
+            self._path = str(persist_dir)
+        else:
+            self._temp = tempfile.TemporaryDirectory(prefix="rag-naive-")
+            self._path = self._temp.name
+        self._store: Chroma | None = None
         self.chunks = 0
         self.reused = False
 
@@ -140,16 +152,16 @@ class NaiveLangChain:
         pieces = self.splitter.create_documents(texts, metadatas=[{"doc_id": d} for d in ids])
         name = f"naive_{uuid.uuid4().hex[:12]}" if self._temp else "naive"
         try:
-            self._store = Chroma(collection_name=name, embedding_function=self.embeddings,
-                                 persist_directory=self._path, collection_metadata={"hnsw:space": "cosine"})
-            if not self._temp and self._store._collection.count() == len(pieces):
+            store = self._store = Chroma(collection_name=name, embedding_function=self.embeddings,
+                                         persist_directory=self._path, collection_metadata={"hnsw:space": "cosine"})
+            if not self._temp and store._collection.count() == len(pieces):
                 # A kept collection of the same corpus (the caller keys persist_dir by the corpus' hash).
                 self.chunks, self.reused = len(pieces), True
                 return
             if not self._temp:
-                self._store.reset_collection()
+                store.reset_collection()
             for i in range(0, len(pieces), batch):
-                self._store.add_documents(pieces[i:i + batch])
+                store.add_documents(pieces[i:i + batch])
         except Exception as exc:  # chromadb raises many types; the caller only needs to know the baseline failed
             raise StoreError(f"naive LangChain baseline: cannot build its Chroma collection ({exc})") from exc
         self.chunks = len(pieces)

@@ -23,14 +23,20 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from rag.cite import MARKER, figures
 from rag.errors import RagError
 from rag.settings import Settings
 
-from .run import ROOT, Progress, run_info
+from .run import ROOT, JsonRow, Progress, RunInfo, run_info
 from .tatqa import cache_root
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+    from rag.types import Citation, Document
 
 FINANCEBENCH_DIR = ROOT.parent / "shared" / "data" / "financebench-dev"
 CITATION = ('Islam et al., "FinanceBench: A New Benchmark for Financial Question Answering", 2023 '
@@ -39,14 +45,14 @@ NUMBER_TOLERANCE = 0.01
 _PAGE = re.compile(r"^(?P<doc>.+):p(?P<page>\d+)$")
 
 
-def load_questions(data_dir: Path = FINANCEBENCH_DIR) -> list[dict]:
+def load_questions(data_dir: Path = FINANCEBENCH_DIR) -> list[JsonRow]:
     path = data_dir / "qa.jsonl"
     if not path.is_file():
         raise RagError(f"{path}: no such file (FinanceBench dev is expected in ../shared/data/financebench-dev)")
     return read_questions(path)
 
 
-def read_questions(path: Path) -> list[dict]:
+def read_questions(path: Path) -> list[JsonRow]:
     """The JSON objects of a question file, a malformed line named by file and line."""
     rows = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
@@ -58,7 +64,7 @@ def read_questions(path: Path) -> list[dict]:
     return rows
 
 
-def evidence_pages(questions: list[dict], neighbours: int) -> dict[str, set[int]]:
+def evidence_pages(questions: list[JsonRow], neighbours: int) -> dict[str, set[int]]:
     """Filing -> the 1-based pages to index: each evidence page (given 0-based) and `neighbours` either side."""
     pages: dict[str, set[int]] = {}
     for q in questions:
@@ -75,6 +81,12 @@ def evidence_pages(questions: list[dict], neighbours: int) -> dict[str, set[int]
 FILING_ENDS = 3
 
 
+def page_texts(doc: Document) -> list[tuple[int, str]]:
+    """(1-based page, its text) for each page of a loaded PDF, in order."""
+    ends = [span.start for span in doc.pages[1:]] + [len(doc.text)]
+    return [(span.page, doc.text[span.start:end]) for span, end in zip(doc.pages, ends)]
+
+
 def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, companies: dict[str, str],
                       ends: int = 0) -> int:
     """A .jsonl corpus of the chosen pages and each filing's first and last `ends` pages, read by the project's
@@ -88,13 +100,11 @@ def write_page_corpus(data_dir: Path, pages: dict[str, set[int]], target: Path, 
         label = " ".join([name, *filing.split("_")[-2:]]) if name else filing.replace("_", " ")
         pdf = data_dir / "pdfs" / f"{filing}.pdf"
         (doc,) = load_file(pdf, filing)
-        bounds = [(span.page, span.start) for span in doc.pages] + [(None, len(doc.text))]
         last = len(doc.pages)
-        for (page, start), (_, end) in zip(bounds, bounds[1:]):
+        for page, text in page_texts(doc):
             chosen = page in wanted or page <= ends or page > last - ends
-            if chosen and doc.text[start:end].strip():
-                records.append({"doc_id": f"{filing}:p{page}", "title": f"{label}, page {page}",
-                                "text": doc.text[start:end].strip()})
+            if chosen and text.strip():
+                records.append({"doc_id": f"{filing}:p{page}", "title": f"{label}, page {page}", "text": text.strip()})
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     return len(records)
@@ -105,7 +115,12 @@ RETRIEVAL_PASSAGES = 20
 PAGE_K = 5
 
 
-def gold_pages(question: dict) -> set[tuple[str, int]]:
+# A page of a filing: (filing, 1-based page); a search hit's page is None where its document has no pages.
+PageKey = tuple[str, int]
+HitPage = tuple[str, int | None]
+
+
+def gold_pages(question: JsonRow) -> set[PageKey]:
     """The question's evidence pages as (filing, 1-based page)."""
     found = set()
     for ref in question.get("evidence_doc_ids", []):
@@ -118,7 +133,7 @@ def gold_pages(question: dict) -> set[tuple[str, int]]:
 class PageBM25:
     """The plain baseline: Okapi BM25 (k1 1.5, b 0.75) over whole pages, with the project's tokens."""
 
-    def __init__(self, pages: list[tuple[tuple[str, int], str]]) -> None:
+    def __init__(self, pages: list[tuple[PageKey, str]]) -> None:
         from rag.lexical import lexical_tokens
 
         from .baselines import OkapiBM25
@@ -127,11 +142,34 @@ class PageBM25:
         self.keys = [key for key, _ in pages]
         self.bm25 = OkapiBM25([lexical_tokens(text) for _, text in pages], k1=1.5, b=0.75)
 
-    def top(self, query: str, k: int) -> list[tuple[str, int]]:
+    def top(self, query: str, k: int) -> list[PageKey]:
         return [self.keys[i] for i in self.bm25.top(self._tokens(query), k)]
 
 
-def page_hits(found: list[list[tuple[str, int]]], questions: list[dict]) -> dict:
+# "page_hit@5" and "filing_hit@5": keys no class attribute can spell.
+PageHits = TypedDict("PageHits", {"page_hit@5": float, "filing_hit@5": float})
+
+
+class PageRetrievalQuestion(TypedDict):
+    id: str
+    gold: list[str]
+    project: list[str]
+    bm25: list[str]
+
+
+class PageRetrievalReport(TypedDict):
+    """run_page_retrieval's report."""
+
+    pages: int
+    filings: int
+    failed: list[dict[str, str]]
+    ingest_s: float
+    project: PageHits
+    bm25_pages: PageHits
+    questions: list[PageRetrievalQuestion]
+
+
+def page_hits(found: Sequence[Sequence[HitPage]], questions: list[JsonRow]) -> PageHits:
     """page hit@5 (a gold evidence page among the first 5 distinct pages) and filing hit@5 (the gold filing
     among those pages' filings), over `questions` in order."""
     page = sum(bool(gold_pages(q) & set(pages[:PAGE_K])) for q, pages in zip(questions, found))
@@ -141,7 +179,7 @@ def page_hits(found: list[list[tuple[str, int]]], questions: list[dict]) -> dict
 
 
 def run_page_retrieval(base: Settings, data_dir: Path = FINANCEBENCH_DIR, on_progress: Progress | None = None,
-                       filings: list[str] | None = None) -> dict:
+                       filings: list[str] | None = None) -> PageRetrievalReport:
     """Index the whole filings (all 1,209 pages, cached and incremental) and score page-level retrieval of each
     question's evidence page: the project's hybrid search beside BM25 over pages, in the same run. `filings`
     (file stems) narrows both to those filings and the questions about them.
@@ -166,12 +204,12 @@ def run_page_retrieval(base: Settings, data_dir: Path = FINANCEBENCH_DIR, on_pro
     pages = []
     for pdf in pdfs:
         (doc,) = load_file(pdf, pdf.stem)
-        bounds = [(span.page, span.start) for span in doc.pages] + [(None, len(doc.text))]
-        pages += [((pdf.stem, page), doc.text[start:end]) for (page, start), (_, end) in zip(bounds, bounds[1:])]
+        pages += [((pdf.stem, page), text) for page, text in page_texts(doc)]
     bm25 = PageBM25(pages)
-    project, baseline = [], []
+    project: list[list[HitPage]] = []
+    baseline: list[list[PageKey]] = []
     for done, q in enumerate(questions, start=1):
-        ranked: list[tuple[str, int]] = []
+        ranked: list[HitPage] = []
         for hit in assistant.search(q["question"], k=RETRIEVAL_PASSAGES):
             key = (hit.doc_id.removesuffix(".pdf"), hit.page)
             if key not in ranked:
@@ -193,7 +231,7 @@ def gold_number(answer: str) -> float | None:
     return float(keys[0]) if keys else None
 
 
-def grade(question: dict, answer_text: str, abstained: bool) -> str:
+def grade(question: JsonRow, answer_text: str, abstained: bool) -> str:
     """correct | wrong | abstained | ungraded (an answer to a span or free-form question)."""
     if abstained:
         return "abstained"
@@ -203,16 +241,16 @@ def grade(question: dict, answer_text: str, abstained: bool) -> str:
         gold = re.sub(r"[^a-z]", "", question["answer"].split()[0].lower())
         return "correct" if first == gold else "wrong"
     if kind == "number":
-        gold = gold_number(question["answer"])
-        if gold is None:
+        number = gold_number(question["answer"])
+        if number is None:
             return "ungraded"
         values = [float(k) for k in figures(answer_text) if "Q" not in k]
-        near = any(abs(v - abs(gold)) <= NUMBER_TOLERANCE * max(abs(gold), 1e-9) for v in values)
+        near = any(abs(v - abs(number)) <= NUMBER_TOLERANCE * max(abs(number), 1e-9) for v in values)
         return "correct" if near else "wrong"
     return "ungraded"
 
 
-def open_page_index(base: Settings, data_dir: Path, questions: list[dict], neighbours: int = 1):
+def open_page_index(base: Settings, data_dir: Path, questions: list[JsonRow], neighbours: int = 1) -> Assistant:
     """The assistant over the cached index of the dev questions' evidence pages (and their neighbours), and each
     filing's first and last FILING_ENDS pages."""
     from rag.assistant import Assistant
@@ -232,7 +270,7 @@ def open_page_index(base: Settings, data_dir: Path, questions: list[dict], neigh
     return assistant
 
 
-def boilerplate_cited(assistant, question: str, citations) -> list[str]:
+def boilerplate_cited(assistant: Assistant, question: str, citations: list[Citation]) -> list[str]:
     """The cited passages marked as boilerplate of a kind the question does not ask about, as "chunk_id (kind)"."""
     records = assistant.indexer.catalog.chunks([c.chunk_id for c in citations])
     asked = assistant.indexer.chunker.boilerplate.asked(question)
@@ -240,7 +278,7 @@ def boilerplate_cited(assistant, question: str, citations) -> list[str]:
                   if r.boilerplate and r.boilerplate not in asked)
 
 
-def grade_suite_answer(question: dict, answer_text: str, abstained: bool) -> str:
+def grade_suite_answer(question: JsonRow, answer_text: str, abstained: bool) -> str:
     """A blind suite's grading: correct | wrong | abstained | false_abstention | answered_unanswerable. A yes/no
     question by the answer's first word; a number by the answer's first figure (the computed result comes first),
     within 1%; a question the pages do not answer is right only when abstained."""
@@ -259,27 +297,85 @@ def grade_suite_answer(question: dict, answer_text: str, abstained: bool) -> str
     return "correct" if abs(value - gold) <= NUMBER_TOLERANCE * max(abs(gold), 1e-9) else "wrong"
 
 
+class SuiteAnswer(TypedDict):
+    id: str
+    question: str
+    gold: str
+    answer: str
+    status: str
+    warnings: list[str]
+
+
+class FinancebenchSuiteReport(RunInfo):
+    """run_financebench_suite's report: metrics are status -> count, and "questions"."""
+
+    kind: str
+    suite: str
+    answerer: str
+    metrics: dict[str, int]
+    questions: list[SuiteAnswer]
+
+
 def run_financebench_suite(base: Settings, suite: Path, data_dir: Path = FINANCEBENCH_DIR,
-                           answerer: str = "extractive") -> dict:
+                           answerer: str = "extractive") -> FinancebenchSuiteReport:
     """A question file of our own (a blind suite written from the same filing pages) over the FinanceBench dev
     page index: {metrics: {status: count}, questions: [...]}."""
     questions = load_questions(data_dir)
     assistant = open_page_index(base, data_dir, questions)
     rows = read_questions(suite)
-    outcomes = []
+    outcomes: list[SuiteAnswer] = []
     for q in rows:
         answer = assistant.ask(q["question"], answerer=answerer, k=8)
         outcomes.append({"id": q["id"], "question": q["question"], "gold": q.get("answer", ""),
                          "answer": answer.text, "status": grade_suite_answer(q, answer.text, answer.abstained),
                          "warnings": answer.warnings})
     statuses = ("correct", "wrong", "false_abstention", "abstained", "answered_unanswerable")
-    return {"kind": "financebench_suite", "suite": str(suite), "answerer": answerer, **run_info(),
-            "metrics": {**{s: sum(o["status"] == s for o in outcomes) for s in statuses}, "questions": len(outcomes)},
-            "questions": outcomes}
+    report: FinancebenchSuiteReport = {
+        "kind": "financebench_suite", "suite": str(suite), "answerer": answerer, **run_info(),
+        "metrics": {**{s: sum(o["status"] == s for o in outcomes) for s in statuses}, "questions": len(outcomes)},
+        "questions": outcomes}
+    return report
+
+
+class FinancebenchOutcome(TypedDict):
+    id: str
+    question: str
+    answer_type: str | None
+    gold: str
+    answer: str
+    status: str
+    cites_evidence_page: bool
+    cited_pages: list[str]
+    cited_boilerplate: list[str]
+    warnings: list[str]
+    ms: float
+
+
+class FinancebenchMetrics(TypedDict):
+    correct: int
+    wrong: int
+    abstained: int
+    ungraded: int
+    questions: int
+    wrong_share: float
+
+
+class FinancebenchReport(RunInfo):
+    """run_financebench's report."""
+
+    kind: str
+    answerer: str
+    pages_indexed: int
+    retrieval: PageRetrievalReport | None
+    neighbours: int
+    citation: str
+    metrics: FinancebenchMetrics
+    questions: list[FinancebenchOutcome]
 
 
 def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer: str = "extractive",
-                     neighbours: int = 1, on_progress: Progress | None = None, page_retrieval: bool = True) -> dict:
+                     neighbours: int = 1, on_progress: Progress | None = None,
+                     page_retrieval: bool = True) -> FinancebenchReport:
     """Index the evidence pages (cached) and answer every question; with `page_retrieval`, also index the whole
     filings and score page retrieval (`run_page_retrieval`: about 35 minutes of a 2-core machine the first time,
     so the CI gate, which watches the answers, leaves it out).
@@ -289,7 +385,7 @@ def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer
     """
     questions = load_questions(data_dir)
     assistant = open_page_index(base, data_dir, questions, neighbours)
-    outcomes = []
+    outcomes: list[FinancebenchOutcome] = []
     for done, q in enumerate(questions, start=1):
         started = time.perf_counter()
         answer = assistant.ask(q["question"], answerer=answerer, k=8)
@@ -306,8 +402,11 @@ def run_financebench(base: Settings, data_dir: Path = FINANCEBENCH_DIR, answerer
             on_progress("financebench", done, len(questions))
     counts = {s: sum(o["status"] == s for o in outcomes) for s in ("correct", "wrong", "abstained", "ungraded")}
     retrieval = run_page_retrieval(base, data_dir, on_progress) if page_retrieval else None
-    return {"kind": "financebench", "answerer": answerer, "pages_indexed": len(assistant.indexer.catalog.documents()),
-            "retrieval": retrieval,
-            "neighbours": neighbours, **run_info(), "citation": CITATION,
-            "metrics": {**counts, "questions": len(outcomes), "wrong_share": counts["wrong"] / max(1, len(outcomes))},
-            "questions": outcomes}
+    metrics: FinancebenchMetrics = {"correct": counts["correct"], "wrong": counts["wrong"],
+                                    "abstained": counts["abstained"], "ungraded": counts["ungraded"],
+                                    "questions": len(outcomes), "wrong_share": counts["wrong"] / max(1, len(outcomes))}
+    report: FinancebenchReport = {
+        "kind": "financebench", "answerer": answerer, "pages_indexed": len(assistant.indexer.catalog.documents()),
+        "retrieval": retrieval, "neighbours": neighbours, **run_info(), "citation": CITATION, "metrics": metrics,
+        "questions": outcomes}
+    return report

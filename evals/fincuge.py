@@ -19,11 +19,23 @@ from __future__ import annotations
 import re
 import unicodedata
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from rag.settings import Settings
 
 from .baselines import OkapiBM25, Span
-from .run import MODES, ROOT, Progress, hits_as_spans, retrieval_metrics, run_info
+from .run import (
+    MODES,
+    ROOT,
+    JsonRow,
+    Progress,
+    RetrievalMetrics,
+    RunInfo,
+    Searcher,
+    mode_searcher,
+    retrieval_metrics,
+    run_info,
+)
 from .tatqa import _read_jsonl, open_benchmark_index
 
 FINCUGE_DIR = ROOT.parent / "shared" / "data" / "fincuge-dev"
@@ -33,7 +45,7 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?%?")
 
 
-def load_fincuge(data_dir: Path = FINCUGE_DIR) -> tuple[list[dict], list[dict]]:
+def load_fincuge(data_dir: Path = FINCUGE_DIR) -> tuple[list[JsonRow], list[JsonRow]]:
     """(passages, questions) of the FinCUGE dev subset.
 
     Raises:
@@ -74,24 +86,62 @@ def span_in(answer: str, spans: list[str]) -> bool:
     return any(s and unicodedata.normalize("NFKC", s) in text for s in spans)
 
 
+class FincugeRow(TypedDict):
+    """One question's outcome: the rank of its evidence passage for each system, and the answer's, when asked."""
+
+    id: str
+    question: str
+    ranks: dict[str, int | None]
+    answer: NotRequired[str]
+    abstained: NotRequired[bool]
+    span_in_answer: NotRequired[bool]
+    cited_evidence: NotRequired[bool]
+
+
+class FincugeAnswers(TypedDict):
+    questions: int
+    answered: int
+    span_in_answer: float | None
+    cited_evidence: float | None
+    abstained: int
+    wrong: int
+
+
+class FincugeReport(RunInfo):
+    """run_fincuge's report."""
+
+    kind: str
+    data: str
+    citation: str
+    index: str
+    index_chunks: int
+    index_reused: bool
+    documents: int
+    questions: int
+    answerer: str
+    retrieval: dict[str, RetrievalMetrics]
+    answers: FincugeAnswers
+    rows: list[FincugeRow]
+
+
 def run_fincuge(base: Settings, data_dir: Path = FINCUGE_DIR, limit: int | None = None, answerer: str = "extractive",
                 k: int = 10, baselines: bool = True, answers: bool = True,
-                on_progress: Progress | None = None) -> dict:
+                on_progress: Progress | None = None) -> FincugeReport:
     """Index the FinCUGE dev passages (cached) and score retrieval (and answers) on its questions."""
     corpus, questions = load_fincuge(data_dir)
     if limit is not None:
         questions = questions[:limit]
     settings, assistant, ingested = open_benchmark_index(base, data_dir / "corpus.jsonl", "fincuge", on_progress)
-    searchers = {"hybrid": lambda q, n: hits_as_spans(assistant.search(q, k=n))}
+    searchers: dict[str, Searcher] = {"hybrid": mode_searcher(assistant)}
     if baselines:
         for mode in MODES[1:]:
-            searchers[mode] = lambda q, n, mode=mode: hits_as_spans(assistant.search(q, k=n, mode=mode))
+            searchers[mode] = mode_searcher(assistant, mode)
         reference = BigramBM25([(d["doc_id"], f"{d.get('title', '')}\n{d['text']}") for d in corpus])
         searchers[reference.name] = reference.search
-    rows = []
+    rows: list[FincugeRow] = []
     for done, q in enumerate(questions, start=1):
         gold = set(q["evidence_doc_ids"])
-        row: dict = {"id": q["id"], "question": q["question"], "ranks": {}}
+        row: FincugeRow = {"id": q["id"], "question": q["question"], "ranks": {}}
         for name, search in searchers.items():
             # A passage can be several chunks: rank passages, not chunks, so hit@k counts k passages.
             passages = list(dict.fromkeys(s.doc_id for s in search(q["question"], 3 * k)))[:k]
@@ -99,14 +149,15 @@ def run_fincuge(base: Settings, data_dir: Path = FINCUGE_DIR, limit: int | None 
         if answers:
             answer = assistant.ask(q["question"], answerer=answerer)
             text = "" if answer.abstained else answer.text
-            row.update(answer=text[:300], abstained=answer.abstained, span_in_answer=span_in(text, q["answers"]),
-                       cited_evidence=any(c.doc_id in gold for c in answer.citations))
+            row.update({"answer": text[:300], "abstained": answer.abstained,
+                        "span_in_answer": span_in(text, q["answers"]),
+                        "cited_evidence": any(c.doc_id in gold for c in answer.citations)})
         rows.append(row)
         if on_progress:
             on_progress("fincuge", done, len(questions))
     answered = [r for r in rows if "abstained" in r]
     spoken = [r for r in answered if not r["abstained"]]
-    return {
+    report: FincugeReport = {
         "kind": "fincuge",
         "data": str(data_dir),
         "citation": CITATION,
@@ -128,3 +179,4 @@ def run_fincuge(base: Settings, data_dir: Path = FINCUGE_DIR, limit: int | None 
         },
         "rows": rows,
     }
+    return report

@@ -6,16 +6,37 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from rich.console import Console
 from rich.table import Table
 
-from .run import SYSTEM_NAMES
+from .run import SYSTEM_NAMES, RetrievalMetrics, SuiteReport
+
+if TYPE_CHECKING:
+    # For annotations only: each benchmark's module is imported when `rag eval` runs it.
+    from .financebench import FinancebenchReport, FinancebenchSuiteReport, PageRetrievalReport
+    from .fincuge import FincugeReport
+    from .tatqa import TatqaReport
+    from .tatqa_arithmetic import ArithmeticReport
 
 REPORTS = Path(__file__).resolve().parent / "reports"
-ANSWER_METRICS = ("key_fact_accuracy", "citation_precision", "citation_recall", "abstention_precision",
+AnswerMetric = Literal["key_fact_accuracy", "citation_precision", "citation_recall", "abstention_precision",
+                       "abstention_recall"]
+ANSWER_METRICS: tuple[AnswerMetric, ...] = ("key_fact_accuracy", "citation_precision", "citation_recall", "abstention_precision",
                   "abstention_recall")
 RETRIEVAL_COLUMNS = ("hit@1", "hit@5", "hit@10", "mrr")
+
+
+class EvalRun(TypedDict, total=False):
+    """What `rag eval` ran: the suite, and each benchmark it was asked for."""
+
+    suite: SuiteReport
+    tatqa: TatqaReport
+    tatqa_arithmetic: ArithmeticReport
+    fincuge: FincugeReport
+    financebench: FinancebenchReport
+    financebench_suite: FinancebenchSuiteReport
 
 
 def pct(value: float | None) -> str:
@@ -26,7 +47,7 @@ def num(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def write_report(run: dict, out_dir: Path = REPORTS, name: str | None = None) -> dict[str, Path]:
+def write_report(run: EvalRun, out_dir: Path = REPORTS, name: str | None = None) -> dict[str, Path]:
     """Write `run` as NAME.json, NAME.md and NAME.png in `out_dir`; returns the three paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     name = name or "eval-" + datetime.now(UTC).strftime("%Y-%m-%d-%H%M%S")
@@ -37,7 +58,7 @@ def write_report(run: dict, out_dir: Path = REPORTS, name: str | None = None) ->
     return paths
 
 
-def _retrieval_rows(retrieval: dict) -> list[str]:
+def _retrieval_rows(retrieval: dict[str, RetrievalMetrics]) -> list[str]:
     rows = ["| system | " + " | ".join(RETRIEVAL_COLUMNS) + " |", "|---" * (len(RETRIEVAL_COLUMNS) + 1) + "|"]
     for system, m in retrieval.items():
         rows.append(f"| {SYSTEM_NAMES.get(system, system)} | " + " | ".join(num(m.get(c)) for c in RETRIEVAL_COLUMNS)
@@ -45,7 +66,7 @@ def _retrieval_rows(retrieval: dict) -> list[str]:
     return rows
 
 
-def render_markdown(run: dict, chart: str | None = None) -> str:
+def render_markdown(run: EvalRun, chart: str | None = None) -> str:
     lines = ["# Evaluation report", ""]
     suite = run.get("suite")
     if suite:
@@ -68,16 +89,16 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
         lines.append("")
     tatqa = run.get("tatqa")
     if tatqa:
-        a = tatqa["answers"]
+        ta = tatqa["answers"]
         lines += [f"## TAT-QA dev ({tatqa['questions']} questions, {tatqa['documents']} documents)", "",
                   f"Run {tatqa['date']} on commit {tatqa['commit']}; chunks of {tatqa['chunk_tokens']} tokens, "
                   f"overlap {tatqa['overlap_tokens']}. Hit = a gold evidence document among the top k, over the "
                   "whole corpus.", "", *_retrieval_rows(tatqa["retrieval"]),
                   "| project, within the question's context | "
                   + " | ".join(num(tatqa["within_context"].get(c)) for c in RETRIEVAL_COLUMNS) + " |", "",
-                  f"Answers from text ({a['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
-                  f"{pct(a['exact_match'])}, F1 {pct(a['f1'])}, gold answer contained in the answer "
-                  f"{pct(a['contained'])}, abstained {a['abstained']}.", ""]
+                  f"Answers from text ({ta['questions']} questions, answerer `{tatqa['answerer']}`): exact match "
+                  f"{pct(ta['exact_match'])}, F1 {pct(ta['f1'])}, gold answer contained in the answer "
+                  f"{pct(ta['contained'])}, abstained {ta['abstained']}.", ""]
         near = tatqa.get("near_misses")
         if near and near["questions"]:
             lines += [f"Near misses ({near['questions']} questions asked about a year before any their context "
@@ -87,13 +108,13 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
         lines += [f"Data: {tatqa['citation']}.", ""]
     zh = run.get("fincuge")
     if zh:
-        a = zh["answers"]
+        za = zh["answers"]
         lines += [f"## FinCUGE dev ({zh['questions']} Chinese questions, {zh['documents']} passages)", "",
                   f"Run {zh['date']} on commit {zh['commit']}. Hit = the evidence passage among the top k passages.",
                   "", *_retrieval_rows(zh["retrieval"]), "",
-                  f"Answers (answerer `{zh['answerer']}`): answered {a['answered']} of {a['questions']}, gold span in "
-                  f"the answer {pct(a['span_in_answer'])} of all questions, answered without it {a['wrong']}, "
-                  f"answers citing the evidence passage {pct(a['cited_evidence'])}.", "", f"Data: {zh['citation']}.", ""]
+                  f"Answers (answerer `{zh['answerer']}`): answered {za['answered']} of {za['questions']}, gold span in "
+                  f"the answer {pct(za['span_in_answer'])} of all questions, answered without it {za['wrong']}, "
+                  f"answers citing the evidence passage {pct(za['cited_evidence'])}.", "", f"Data: {zh['citation']}.", ""]
     arithmetic = run.get("tatqa_arithmetic")
     if arithmetic:
         lines += [f"## TAT-QA dev arithmetic ({arithmetic['questions']} computed questions)", "",
@@ -110,22 +131,23 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
                   f"Data: {arithmetic['citation']}.", ""]
     own = run.get("financebench_suite")
     if own:
-        m = own["metrics"]
-        lines += [f"## {Path(own['suite']).name} ({m['questions']} questions over the FinanceBench dev pages)", "",
+        om = own["metrics"]
+        lines += [f"## {Path(own['suite']).name} ({om['questions']} questions over the FinanceBench dev pages)", "",
                   f"Run {own['date']} on commit {own['commit']}, answerer `{own['answerer']}`: " + ", ".join(
-                      f"{k.replace('_', ' ')} {m[k]}" for k in ("correct", "wrong", "false_abstention", "abstained",
+                      f"{k.replace('_', ' ')} {om[k]}" for k in ("correct", "wrong", "false_abstention", "abstained",
                                                                 "answered_unanswerable")) + ".", "",
                   *(f"- `{q['id']}` {q['status']}: {q['question'][:110]} (gold {q['gold']}) -> {q['answer'][:150]}"
                     for q in own["questions"]), ""]
     fb = run.get("financebench")
     if fb:
-        m = fb["metrics"]
-        lines += [f"## FinanceBench dev ({m['questions']} questions, {fb['pages_indexed']} filing pages)", "",
-                  f"Run {fb['date']} on commit {fb['commit']}, answerer `{fb['answerer']}`: correct {m['correct']}, "
-                  f"wrong {m['wrong']} ({pct(m['wrong_share'])} of questions), abstained {m['abstained']}, "
-                  f"answered but not graded (span / free form) {m['ungraded']}.", ""]
-        if fb.get("retrieval"):
-            lines += [_financebench_retrieval(fb["retrieval"]), ""]
+        fm = fb["metrics"]
+        lines += [f"## FinanceBench dev ({fm['questions']} questions, {fb['pages_indexed']} filing pages)", "",
+                  f"Run {fb['date']} on commit {fb['commit']}, answerer `{fb['answerer']}`: correct {fm['correct']}, "
+                  f"wrong {fm['wrong']} ({pct(fm['wrong_share'])} of questions), abstained {fm['abstained']}, "
+                  f"answered but not graded (span / free form) {fm['ungraded']}.", ""]
+        retrieval = fb.get("retrieval")
+        if retrieval:
+            lines += [_financebench_retrieval(retrieval), ""]
         lines += [f"- `{q['id']}` {q['status']}: {q['question'][:120]} -> {q['answer'][:160]}"
                   for q in fb["questions"] if q["status"] in ("wrong", "correct", "ungraded")]
         lines += ["", f"Data: {fb['citation']}.", ""]
@@ -134,7 +156,7 @@ def render_markdown(run: dict, chart: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def render_chart(run: dict, path: Path) -> None:
+def render_chart(run: EvalRun, path: Path) -> None:
     """Bar charts of hit@5 and MRR per system (and the suite's answer metrics) as a PNG."""
     import matplotlib
 
@@ -142,10 +164,11 @@ def render_chart(run: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = []
-    for key, title in (("suite", "Sample report: evidence retrieval"), ("tatqa", "TAT-QA dev: retrieval"),
-                       ("fincuge", "FinCUGE dev (Chinese): retrieval")):
-        if run.get(key):
-            panels.append((title, run[key]["retrieval"]))
+    for title, part in (("Sample report: evidence retrieval", run.get("suite")),
+                        ("TAT-QA dev: retrieval", run.get("tatqa")),
+                        ("FinCUGE dev (Chinese): retrieval", run.get("fincuge"))):
+        if part:
+            panels.append((title, part["retrieval"]))
     suite = run.get("suite")
     fig, axes = plt.subplots(1, len(panels) + bool(suite), figsize=(5.5 * (len(panels) + bool(suite)), 4),
                              squeeze=False)
@@ -173,7 +196,7 @@ def render_chart(run: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def print_table(run: dict, console: Console) -> None:
+def print_table(run: EvalRun, console: Console) -> None:
     """The run's headline numbers as one compact table."""
     suite, tatqa = run.get("suite"), run.get("tatqa")
     if suite:
@@ -208,26 +231,28 @@ def print_table(run: dict, console: Console) -> None:
         console.print(f"{Path(own['suite']).name}: " + ", ".join(f"{k} {v}" for k, v in own["metrics"].items()))
     fb = run.get("financebench")
     if fb:
-        m = fb["metrics"]
-        console.print(f"FinanceBench ({m['questions']}): correct {m['correct']}, wrong {m['wrong']}, "
-                      f"abstained {m['abstained']}, not graded {m['ungraded']}")
-        if fb.get("retrieval"):
-            console.print(_financebench_retrieval(fb["retrieval"]))
-    if run.get("fincuge"):
-        a = run["fincuge"]["answers"]
-        console.print(f"FinCUGE answers ({a['questions']}): answered {a['answered']}, span in answer "
-                      f"{pct(a['span_in_answer'])}, answered without it {a['wrong']}")
+        fm = fb["metrics"]
+        console.print(f"FinanceBench ({fm['questions']}): correct {fm['correct']}, wrong {fm['wrong']}, "
+                      f"abstained {fm['abstained']}, not graded {fm['ungraded']}")
+        retrieval = fb.get("retrieval")
+        if retrieval:
+            console.print(_financebench_retrieval(retrieval))
+    zh = run.get("fincuge")
+    if zh:
+        za = zh["answers"]
+        console.print(f"FinCUGE answers ({za['questions']}): answered {za['answered']}, span in answer "
+                      f"{pct(za['span_in_answer'])}, answered without it {za['wrong']}")
     if tatqa:
-        a = tatqa["answers"]
-        console.print(f"TAT-QA answers from text ({a['questions']}): EM {pct(a['exact_match'])}, F1 {pct(a['f1'])}, "
-                      f"contained {pct(a['contained'])}")
+        ta = tatqa["answers"]
+        console.print(f"TAT-QA answers from text ({ta['questions']}): EM {pct(ta['exact_match'])}, F1 {pct(ta['f1'])}, "
+                      f"contained {pct(ta['contained'])}")
         near = tatqa.get("near_misses")
         if near and near["questions"]:
             console.print(f"TAT-QA near misses ({near['questions']}, a year before its context's): abstained "
                           f"{near['abstained']}, answered {len(near['answered'])}")
 
 
-def _financebench_retrieval(r: dict) -> str:
+def _financebench_retrieval(r: PageRetrievalReport) -> str:
     p, b = r["project"], r["bm25_pages"]
     return (f"FinanceBench retrieval over all {r['pages']} pages of {r['filings']} filings: page hit@5 "
             f"{p['page_hit@5']:.3f} (BM25 over pages {b['page_hit@5']:.3f}), right filing in the top 5 "

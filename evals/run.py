@@ -27,11 +27,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from rag.errors import EmptyIndexError, RagError
 from rag.load import load_file
+from rag.types import Hit
 
 from .baselines import NaiveLangChain, Span
+
+if TYPE_CHECKING:
+    # For annotations only: importing rag.assistant loads every stage.
+    from rag.assistant import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SUITE = ROOT / "evals" / "guosen_qa.jsonl"
@@ -44,6 +50,17 @@ SYSTEM_NAMES = {"hybrid": "project (hybrid)", "lexical": "BM25 alone", "dense": 
 
 Searcher = Callable[[str, int], list[Span]]
 Progress = Callable[[str, int, int], None]
+# hit@k for each k, "mrr", and "n" (the questions scored): see retrieval_metrics.
+RetrievalMetrics = dict[str, float]
+# A line of a benchmark's own .jsonl files (TAT-QA, FinCUGE, FinanceBench), as json.loads returns it.
+JsonRow = dict[str, Any]
+
+
+class RunInfo(TypedDict):
+    """When and on which commit a run happened: the head of every report."""
+
+    date: str
+    commit: str
 
 
 @dataclass
@@ -163,12 +180,12 @@ def first_rank(spans: list[Span], relevant: Callable[[Span], bool]) -> int | Non
     return next((rank for rank, span in enumerate(spans, start=1) if relevant(span)), None)
 
 
-def retrieval_metrics(ranks: list[int | None], ks: tuple[int, ...] = RETRIEVAL_KS) -> dict[str, float]:
+def retrieval_metrics(ranks: list[int | None], ks: tuple[int, ...] = RETRIEVAL_KS) -> RetrievalMetrics:
     """hit@k for each k and MRR (cut at the largest k) of a list of first-relevant ranks."""
     n = len(ranks)
     if not n:
         return {**{f"hit@{k}": 0.0 for k in ks}, "mrr": 0.0, "n": 0}
-    out: dict[str, float] = {f"hit@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
+    out: RetrievalMetrics = {f"hit@{k}": sum(1 for r in ranks if r is not None and r <= k) / n for k in ks}
     out["mrr"] = sum(1 / r for r in ranks if r is not None and r <= max(ks)) / n
     out["n"] = n
     return out
@@ -251,6 +268,77 @@ class Outcome:
     error: str = ""
 
 
+class OutcomeRecord(TypedDict):
+    """An Outcome as the JSON report keeps it (dataclasses.asdict)."""
+
+    id: str
+    question: str
+    category: str
+    lang: str
+    answerable: bool
+    status: str
+    answer: str
+    abstained: bool
+    key_facts_ok: bool
+    missing_facts: list[str]
+    citations: int
+    good_citations: int
+    evidence_cited: bool
+    ranks: dict[str, int | None]
+    timings: dict[str, float]
+    warnings: list[str]
+    error: str
+
+
+class Percentiles(TypedDict):
+    p50: float
+    p95: float
+
+
+class SuiteMetrics(TypedDict):
+    """A suite's answer, citation, abstention and latency scores: None where a denominator is empty."""
+
+    questions: int
+    answerable: int
+    unanswerable: int
+    key_fact_accuracy: float | None
+    citation_precision: float | None
+    citation_recall: float | None
+    abstention_precision: float | None
+    abstention_recall: float | None
+    false_abstentions: int
+    errors: int
+    latency_ms: dict[str, Percentiles]
+
+
+class CategoryScore(TypedDict):
+    questions: int
+    passed: int
+
+
+class SuiteReport(RunInfo):
+    """run_suite's report."""
+
+    kind: str
+    answerer: str
+    k: int
+    documents: int
+    metrics: SuiteMetrics
+    retrieval: dict[str, RetrievalMetrics]
+    by_category: dict[str, CategoryScore]
+    questions: list[OutcomeRecord]
+
+
+class OutcomeChange(TypedDict):
+    """A question whose outcome changed between two runs."""
+
+    id: str
+    question: str
+    before: str
+    after: str
+    detail: str
+
+
 def _status(outcome: Outcome) -> str:
     if outcome.error:
         return "error"
@@ -261,12 +349,24 @@ def _status(outcome: Outcome) -> str:
     return "abstained" if outcome.abstained else "answered_unanswerable"
 
 
-def hits_as_spans(hits) -> list[Span]:
+def hits_as_spans(hits: list[Hit]) -> list[Span]:
     return [Span(h.doc_id, h.start, h.end, h.text) for h in hits]
 
 
-def run_suite(assistant, items: list[SuiteItem], answerer: str = "extractive", k: int = 10,
-              baselines: bool = True, on_progress: Progress | None = None) -> dict:
+def mode_searcher(assistant: Assistant, mode: str | None = None) -> Searcher:
+    """The assistant's search as a Searcher: hybrid (None), or one side alone ("lexical" | "dense")."""
+    if mode is None:
+        return lambda q, n: hits_as_spans(assistant.search(q, k=n))
+    return lambda q, n: hits_as_spans(assistant.search(q, k=n, mode=mode))
+
+
+def in_docs(doc_ids: set[str]) -> Callable[[Span], bool]:
+    """Whether a span comes from one of `doc_ids` (a question's gold evidence documents)."""
+    return lambda span: span.doc_id in doc_ids
+
+
+def run_suite(assistant: Assistant, items: list[SuiteItem], answerer: str = "extractive", k: int = 10,
+              baselines: bool = True, on_progress: Progress | None = None) -> SuiteReport:
     """Send every question of a suite through `assistant` and score the outcomes.
 
     Args:
@@ -285,11 +385,11 @@ def run_suite(assistant, items: list[SuiteItem], answerer: str = "extractive", k
         raise EmptyIndexError("nothing is indexed yet: run `rag ingest corpus/` first (or pass --index DIR)")
     locator = EvidenceLocator()
     sources = {d.doc_id: d.source for d in documents}
-    searchers: dict[str, Searcher] = {"hybrid": lambda q, n: hits_as_spans(assistant.search(q, k=n))}
+    searchers: dict[str, Searcher] = {"hybrid": mode_searcher(assistant)}
     naive = None
     if baselines:
         for mode in MODES[1:]:
-            searchers[mode] = lambda q, n, mode=mode: hits_as_spans(assistant.search(q, k=n, mode=mode))
+            searchers[mode] = mode_searcher(assistant, mode)
         naive = NaiveLangChain(assistant.embedder)
         naive.build((d.doc_id, locator.text(d.doc_id, d.source)) for d in documents)
         searchers[naive.name] = naive.search
@@ -302,7 +402,7 @@ def run_suite(assistant, items: list[SuiteItem], answerer: str = "extractive", k
     finally:
         if naive is not None:
             naive.close()
-    report = {
+    report: SuiteReport = {
         "kind": "suite",
         "answerer": answerer,
         "k": k,
@@ -312,12 +412,13 @@ def run_suite(assistant, items: list[SuiteItem], answerer: str = "extractive", k
         "retrieval": {name: retrieval_metrics([o.ranks.get(name) for o in outcomes if o.answerable])
                       for name in searchers},
         "by_category": by_category(outcomes),
-        "questions": [asdict(o) for o in outcomes],
+        # asdict gives the dataclass' fields, which OutcomeRecord names one by one.
+        "questions": [cast(OutcomeRecord, asdict(o)) for o in outcomes],
     }
     return report
 
 
-def _run_item(assistant, item: SuiteItem, answerer: str, k: int, searchers: dict[str, Searcher],
+def _run_item(assistant: Assistant, item: SuiteItem, answerer: str, k: int, searchers: dict[str, Searcher],
               locator: EvidenceLocator, sources: dict[str, str]) -> Outcome:
     outcome = Outcome(id=item.id, question=item.question, category=item.category, lang=item.lang,
                       answerable=item.answerable)
@@ -353,13 +454,13 @@ def _run_item(assistant, item: SuiteItem, answerer: str, k: int, searchers: dict
     return outcome
 
 
-def score_outcomes(outcomes: list[Outcome]) -> dict:
+def score_outcomes(outcomes: list[Outcome]) -> SuiteMetrics:
     """The suite's answer, citation, abstention and latency scores (None where a denominator is empty)."""
     answerable = [o for o in outcomes if o.answerable]
     unanswerable = [o for o in outcomes if not o.answerable]
     abstained = [o for o in outcomes if o.abstained]
     timed = [o for o in outcomes if o.timings]
-    latency = {}
+    latency: dict[str, Percentiles] = {}
     for stage in ("retrieve_ms", "answer_ms", "total_ms"):
         values = [o.timings[stage] for o in timed if stage in o.timings]
         latency[stage] = {"p50": round(percentile(values, 50), 1), "p95": round(percentile(values, 95), 1)}
@@ -378,7 +479,7 @@ def score_outcomes(outcomes: list[Outcome]) -> dict:
     }
 
 
-def by_category(outcomes: list[Outcome]) -> dict[str, dict]:
+def by_category(outcomes: list[Outcome]) -> dict[str, CategoryScore]:
     groups: dict[str, list[Outcome]] = {}
     for o in outcomes:
         groups.setdefault(o.category or "-", []).append(o)
@@ -387,7 +488,7 @@ def by_category(outcomes: list[Outcome]) -> dict[str, dict]:
             for name, group in sorted(groups.items())}
 
 
-def run_info() -> dict:
+def run_info() -> RunInfo:
     """When and on which commit the run happened (a trailing '+' marks uncommitted changes)."""
     def git(*args: str) -> str:
         try:
@@ -403,7 +504,7 @@ def run_info() -> dict:
 
 # Comparing runs ----------------------------------------------------------------------------------------
 
-def load_report(path: Path) -> dict:
+def load_report(path: Path) -> dict[str, Any]:
     """A JSON report written by `rag eval`.
 
     Raises:
@@ -421,16 +522,18 @@ def load_report(path: Path) -> dict:
     return report
 
 
-def compare_outcomes(old: list[dict], new: list[dict]) -> list[dict]:
+def compare_outcomes(old: list[OutcomeRecord], new: list[OutcomeRecord]) -> list[OutcomeChange]:
     """Questions whose outcome changed between two runs: status, or the rank of the evidence in hybrid
     retrieval crossing the top 5. Questions present in only one run are listed too."""
     before = {o["id"]: o for o in old}
     after = {o["id"]: o for o in new}
-    changes = []
+    changes: list[OutcomeChange] = []
     for qid in list(dict.fromkeys([*before, *after])):
         a, b = before.get(qid), after.get(qid)
         if a is None or b is None:
-            changes.append({"id": qid, "question": (a or b)["question"], "before": a["status"] if a else "absent",
+            # One of the two runs holds qid: it came from their ids.
+            only = before.get(qid) or after[qid]
+            changes.append({"id": qid, "question": only["question"], "before": a["status"] if a else "absent",
                             "after": b["status"] if b else "absent", "detail": "only in one run"})
             continue
         details = []

@@ -26,13 +26,33 @@ import re
 import string
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from rag.embed import file_sha256
 from rag.errors import RagError
 from rag.settings import Settings
 
 from .baselines import NaiveLangChain, QueryCache
-from .run import MODES, ROOT, Progress, first_rank, hits_as_spans, retrieval_metrics, run_info
+from .run import (
+    MODES,
+    ROOT,
+    JsonRow,
+    Progress,
+    RetrievalMetrics,
+    RunInfo,
+    Searcher,
+    first_rank,
+    hits_as_spans,
+    in_docs,
+    mode_searcher,
+    retrieval_metrics,
+    run_info,
+)
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+    from rag.ingest import IngestProgress
+    from rag.types import IngestReport
 
 TATQA_DIR = ROOT.parent / "shared" / "data" / "tatqa-dev"
 CITATION = ('Zhu et al., "TAT-QA: A Question Answering Benchmark on a Hybrid of Tabular and Textual Content in '
@@ -43,7 +63,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("RAG_EVALS_CACHE", "~/.cache/rag-evals")).expanduser()
 
 
-def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[JsonRow]:
     if not path.is_file():
         raise RagError(f"{path}: no such file (TAT-QA dev is expected in ../shared/data/tatqa-dev)")
     rows = []
@@ -61,7 +81,7 @@ def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
     return rows
 
 
-def load_tatqa(data_dir: Path = TATQA_DIR) -> tuple[list[dict], list[dict]]:
+def load_tatqa(data_dir: Path = TATQA_DIR) -> tuple[list[JsonRow], list[JsonRow]]:
     """(corpus documents, questions) of the TAT-QA dev benchmark.
 
     Raises:
@@ -83,21 +103,23 @@ def index_settings(base: Settings, corpus_path: Path, name: str = "tatqa") -> Se
     return settings
 
 
-def open_benchmark_index(base: Settings, corpus_path: Path, name: str, on_progress: Progress | None = None):
+def open_benchmark_index(base: Settings, corpus_path: Path, name: str,
+                         on_progress: Progress | None = None) -> tuple[Settings, Assistant, IngestReport]:
     """(settings, assistant, ingest report) of the cached index of a benchmark corpus, brought up to date."""
     from rag.assistant import Assistant
 
     settings = index_settings(base, corpus_path, name)
     assistant = Assistant.from_settings(settings)
 
-    def ingest_progress(p) -> None:
+    def ingest_progress(p: IngestProgress) -> None:
         if on_progress:
             on_progress(f"{name} index", p.files_done, p.files_total)
 
     return settings, assistant, assistant.ingest([corpus_path], prune=True, on_progress=ingest_progress)
 
 
-def open_tatqa_index(base: Settings, data_dir: Path, corpus: list[dict], on_progress: Progress | None = None):
+def open_tatqa_index(base: Settings, data_dir: Path, corpus: list[JsonRow], on_progress: Progress | None = None
+                     ) -> tuple[Settings, Assistant, IngestReport, dict[str, set[str]]]:
     """(settings, assistant, ingest report, context id -> its doc ids) of the cached TAT-QA dev index, the
     assistant's question embeddings cached: every retriever and the answerer embed the same question."""
     settings, assistant, ingested = open_benchmark_index(base, data_dir / "corpus.jsonl", "tatqa", on_progress)
@@ -111,14 +133,27 @@ def open_tatqa_index(base: Settings, data_dir: Path, corpus: list[dict], on_prog
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
-def shifted_year_questions(corpus: list[dict], questions: list[dict]) -> list[dict]:
+class ShiftedQuestion(TypedDict):
+    """A near miss: `asked` (a question of the set) about an earlier year, as `question`."""
+
+    id: str
+    asked: str
+    context_id: str
+    question: str
+
+
+def _replace_year(text: str, year: str, earlier: str) -> str:
+    return _YEAR.sub(lambda m: earlier if m.group(0) == year else m.group(0), text)
+
+
+def shifted_year_questions(corpus: list[JsonRow], questions: list[JsonRow]) -> list[ShiftedQuestion]:
     """Near misses made from the questions: each one that names a single year its context mentions, asked about
     the year before the earliest its context mentions. {id, question, asked, context_id}."""
     years: dict[str, set[int]] = {}
     for doc in corpus:
         found = _YEAR.findall(f"{doc['text']} {json.dumps(doc.get('table_raw') or '')}")
         years.setdefault(doc["context_id"], set()).update(int(y) for y in found)
-    shifted = []
+    shifted: list[ShiftedQuestion] = []
     for q in questions:
         named = set(_YEAR.findall(q["question"]))
         context_years = years.get(q["context_id"], set())
@@ -126,8 +161,7 @@ def shifted_year_questions(corpus: list[dict], questions: list[dict]) -> list[di
             continue
         year, earlier = next(iter(named)), str(min(context_years) - 1)
         shifted.append({"id": q["id"], "asked": q["question"], "context_id": q["context_id"],
-                        "question": _YEAR.sub(lambda m, year=year, earlier=earlier:
-                                              earlier if m.group(0) == year else m.group(0), q["question"])})
+                        "question": _replace_year(q["question"], year, earlier)})
     return shifted
 
 
@@ -166,8 +200,68 @@ def contains_answer(prediction: str, gold: list[str]) -> float:
 
 # Running -------------------------------------------------------------------------------------------------
 
+class TatqaRow(TypedDict):
+    """One question's outcome: the rank of its first gold document for each system (and within its context),
+    and for a question answered from text, the answer and its scores."""
+
+    id: str
+    answer_from: str
+    ranks: dict[str, int | None]
+    answer: NotRequired[str]
+    abstained: NotRequired[bool]
+    em: NotRequired[float]
+    f1: NotRequired[float]
+    contained: NotRequired[float]
+
+
+class NearMiss(TypedDict):
+    id: str
+    question: str
+    abstained: bool
+    answer: str
+
+
+class TatqaAnswers(TypedDict):
+    questions: int
+    exact_match: float | None
+    f1: float | None
+    contained: float | None
+    abstained: int
+    wrong: int
+
+
+class NearMisses(TypedDict):
+    questions: int
+    abstained: int
+    answered: list[NearMiss]
+
+
+class TatqaReport(RunInfo):
+    """run_tatqa's report."""
+
+    kind: str
+    data: str
+    citation: str
+    index: str
+    index_chunks: int
+    index_reused: bool
+    naive_chunks: int | None
+    naive_reused: bool | None
+    chunk_tokens: int
+    overlap_tokens: int
+    documents: int
+    questions: int
+    answerer: str
+    retrieval: dict[str, RetrievalMetrics]
+    within_context: RetrievalMetrics
+    answers: TatqaAnswers
+    near_misses: NearMisses
+    rows: list[TatqaRow]
+
+
 def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = None, answerer: str = "extractive",
-              k: int = 10, baselines: bool = True, answers: bool = True, on_progress: Progress | None = None) -> dict:
+              k: int = 10, baselines: bool = True, answers: bool = True,
+              on_progress: Progress | None = None) -> TatqaReport:
     """Index the TAT-QA dev corpus (cached) and score retrieval and extractive answers.
 
     Args:
@@ -182,37 +276,38 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
     if limit is not None:
         questions = questions[:limit]
     settings, assistant, ingested, context_docs = open_tatqa_index(base, data_dir, corpus, on_progress)
-    searchers = {"hybrid": lambda q, n: hits_as_spans(assistant.search(q, k=n))}
+    searchers: dict[str, Searcher] = {"hybrid": mode_searcher(assistant)}
     naive = None
     if baselines:
         for mode in MODES[1:]:
-            searchers[mode] = lambda q, n, mode=mode: hits_as_spans(assistant.search(q, k=n, mode=mode))
+            searchers[mode] = mode_searcher(assistant, mode)
         if on_progress:
             on_progress("naive index", 0, 1)
         # Kept inside the cached index folder (same corpus hash and embedder): rebuilding it costs minutes.
         naive = NaiveLangChain(assistant.embedder, persist_dir=settings.home / "naive-1000-200")
         naive.build((doc["doc_id"], doc["text"]) for doc in corpus)
         searchers[naive.name] = naive.search
-    rows = []
+    rows: list[TatqaRow] = []
     try:
         for done, q in enumerate(questions, start=1):
-            gold = set(q["evidence_doc_ids"])
-            row: dict = {"id": q["id"], "answer_from": q.get("answer_from", ""), "ranks": {}}
+            gold = in_docs(set(q["evidence_doc_ids"]))
+            row: TatqaRow = {"id": q["id"], "answer_from": q.get("answer_from", ""), "ranks": {}}
             for name, search in searchers.items():
-                row["ranks"][name] = first_rank(search(q["question"], k), lambda s, gold=gold: s.doc_id in gold)
+                row["ranks"][name] = first_rank(search(q["question"], k), gold)
             # NOTE: no public filter selects a set of documents, so the within-context ranking goes one level
             # below search(); it is the same retrieval, restricted to the context's doc ids.
             within = assistant.retriever._retrieve(q["question"], k, context_docs.get(q["context_id"], set()), "hybrid")
-            row["ranks"]["within_context"] = first_rank(hits_as_spans(within), lambda s, gold=gold: s.doc_id in gold)
+            row["ranks"]["within_context"] = first_rank(hits_as_spans(within), gold)
             if answers and q.get("answer_from") == "text":
                 answer = assistant.ask(q["question"], answerer=answerer)
                 text = "" if answer.abstained else answer.text
-                row.update(answer=text[:500], abstained=answer.abstained, em=exact_match(text, q["answers"]),
-                           f1=round(token_f1(text, q["answers"]), 4), contained=contains_answer(text, q["answers"]))
+                row.update({"answer": text[:500], "abstained": answer.abstained, "em": exact_match(text, q["answers"]),
+                            "f1": round(token_f1(text, q["answers"]), 4),
+                            "contained": contains_answer(text, q["answers"])})
             rows.append(row)
             if on_progress:
                 on_progress("tatqa", done, len(questions))
-        near_misses = []
+        near_misses: list[NearMiss] = []
         if answers:
             reader = assistant.answerer(answerer)
             probes = shifted_year_questions(corpus, questions)
@@ -228,7 +323,7 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
         if naive is not None:
             naive.close()
     answered = [r for r in rows if "em" in r]
-    return {
+    report: TatqaReport = {
         "kind": "tatqa",
         "data": str(data_dir),
         "citation": CITATION,
@@ -259,3 +354,4 @@ def run_tatqa(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = No
                         "answered": [r for r in near_misses if not r["abstained"]]},
         "rows": rows,
     }
+    return report

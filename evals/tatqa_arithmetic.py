@@ -18,11 +18,12 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Literal, TypedDict
 
 from rag.cite import MARKER
 from rag.settings import Settings
 
-from .run import Progress, run_info
+from .run import JsonRow, Progress, RunInfo, run_info
 from .tatqa import CITATION, TATQA_DIR, _read_jsonl, open_tatqa_index
 
 _FIGURE = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -51,12 +52,55 @@ def is_right(answer: str, golds: list[str]) -> bool:
     return False
 
 
-def load_arithmetic(data_dir: Path = TATQA_DIR) -> list[dict]:
+def load_arithmetic(data_dir: Path = TATQA_DIR) -> list[JsonRow]:
     return _read_jsonl(data_dir / "qa_arithmetic.jsonl", ("id", "question", "answers", "context_id"))
 
 
+# Where a question is asked: over the whole dev corpus, or within its own context.
+Scope = Literal["corpus", "context"]
+
+
+class ScopeOutcome(TypedDict):
+    answer: str
+    abstained: bool
+    calculated: bool
+    right: bool
+
+
+class ArithmeticRow(TypedDict):
+    id: str
+    question: str
+    gold: list[str]
+    derivation: str | None
+    answer_from: str
+    corpus: ScopeOutcome
+    context: ScopeOutcome
+
+
+class ScopeCounts(TypedDict):
+    right: int
+    wrong: int
+    abstained: int
+    calculated: int
+
+
+class ArithmeticReport(RunInfo):
+    """run_tatqa_arithmetic's report."""
+
+    kind: str
+    data: str
+    citation: str
+    index: str
+    questions: int
+    answerer: str
+    seconds: float
+    corpus: ScopeCounts
+    context: ScopeCounts
+    rows: list[ArithmeticRow]
+
+
 def run_tatqa_arithmetic(base: Settings, data_dir: Path = TATQA_DIR, limit: int | None = None,
-                         answerer: str = "extractive", on_progress: Progress | None = None) -> dict:
+                         answerer: str = "extractive", on_progress: Progress | None = None) -> ArithmeticReport:
     """Ask every arithmetic question over the whole TAT-QA dev corpus and within its own context; count right,
     wrong and abstained for each."""
     corpus = _read_jsonl(data_dir / "corpus.jsonl", ("doc_id", "text", "context_id"))
@@ -66,12 +110,12 @@ def run_tatqa_arithmetic(base: Settings, data_dir: Path = TATQA_DIR, limit: int 
     settings, assistant, _, context_docs = open_tatqa_index(base, data_dir, corpus, on_progress)
     reader = assistant.answerer(answerer)
     k = settings.retrieve.top_k
-    rows = []
+    rows: list[ArithmeticRow] = []
     started = time.perf_counter()
     for done, q in enumerate(questions, start=1):
-        row: dict = {"id": q["id"], "question": q["question"], "gold": q["answers"], "derivation": q.get("derivation"),
-                     "answer_from": q.get("answer_from", "")}
-        for scope in ("corpus", "context"):
+        outcomes: dict[Scope, ScopeOutcome] = {}
+        scopes: tuple[Scope, ...] = ("corpus", "context")
+        for scope in scopes:
             if scope == "corpus":
                 answer = assistant.ask(q["question"], answerer=answerer)
                 text, abstained, calculated = answer.text, answer.abstained, _calculated(answer.warnings)
@@ -81,14 +125,16 @@ def run_tatqa_arithmetic(base: Settings, data_dir: Path = TATQA_DIR, limit: int 
                                                      "hybrid")
                 draft = assistant.answer_from(assistant.read(q["question"]), hits, reader)
                 text, abstained, calculated = draft.text, draft.abstained, _calculated(draft.warnings)
-            row[scope] = {"answer": "" if abstained else text[:400], "abstained": abstained,
-                          "calculated": calculated, "right": (not abstained) and is_right(text, q["answers"])}
-        rows.append(row)
+            outcomes[scope] = {"answer": "" if abstained else text[:400], "abstained": abstained,
+                               "calculated": calculated, "right": (not abstained) and is_right(text, q["answers"])}
+        rows.append({"id": q["id"], "question": q["question"], "gold": q["answers"], "derivation": q.get("derivation"),
+                     "answer_from": q.get("answer_from", ""), "corpus": outcomes["corpus"],
+                     "context": outcomes["context"]})
         if on_progress:
             on_progress("tatqa arithmetic", done, len(questions))
     elapsed = time.perf_counter() - started
 
-    def counts(scope: str) -> dict:
+    def counts(scope: Scope) -> ScopeCounts:
         right = sum(r[scope]["right"] for r in rows)
         abstained = sum(r[scope]["abstained"] for r in rows)
         return {"right": right, "wrong": len(rows) - right - abstained, "abstained": abstained,

@@ -25,6 +25,6 @@ def test_ruff_finds_nothing() -> None:
 
 @pytest.mark.slow
 def test_mypy_finds_nothing() -> None:
-    # The files to check (rag/, api/) and the strictness are in pyproject.toml's [tool.mypy].
+    # The files to check (rag/, api/, evals/, benchmarks/) and the strictness are in pyproject.toml's [tool.mypy].
     result = _run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -84,9 +84,11 @@ def writable_server(sample_index, tmp_path_factory):
     shutil.copytree(sample_index, home)
     settings = api_settings(home, max_upload_bytes=64 * 1024)
     # Generated requests may ask for answerer=local: SlowModel without delay keeps the schema test fast.
-    srv = start_server(create_app(with_model(Assistant.from_settings(settings), SlowModel(delay_s=0)), settings))
+    assistant = Assistant.from_settings(settings, chat_models={"local": SlowModel(delay_s=0)})
+    srv = start_server(create_app(assistant, settings))
     yield srv
     srv.stop()
+    assistant.catalog.close()
 
 
 class SlowModel:
@@ -122,27 +124,19 @@ class SlowModel:
         return text
 
 
-def with_model(assistant, model):
-    """An Assistant over the same index whose generative answerers are `model`."""
+@pytest.fixture(scope="module")
+def slow_llm_server(sample_index, tmp_path_factory):
+    """A server over the sample index whose "local" answerer is SlowModel, given to the Assistant as its chat
+    model (so the server counts it loaded); one waiter at most, 0.3 s wait budget."""
+    from api.main import create_app
     from rag.assistant import Assistant
 
-    class ModelAssistant(Assistant):
-        def chat_model(self, name):
-            return model
-
-    return ModelAssistant(assistant.settings, assistant.catalog, assistant.store, assistant.embedder)
-
-
-@pytest.fixture(scope="module")
-def slow_llm_server(assistant, tmp_path_factory):
-    """A server whose "local" answerer is SlowModel; one waiter at most, 0.3 s wait budget."""
-    from api.main import create_app
-
     model = SlowModel()
-    slow = with_model(assistant, model)
+    slow = Assistant.from_settings(make_settings(sample_index), chat_models={"local": model})
     settings = api_settings(tmp_path_factory.mktemp("slow-home"), llm_wait_s=0.3, llm_queue_size=1)
     settings.llm.answerer = "local"
     srv = start_server(create_app(slow, settings))
     srv.model = model
     yield srv
     srv.stop()
+    slow.catalog.close()

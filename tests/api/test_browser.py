@@ -217,14 +217,14 @@ def test_analyst_uploads_asks_within_it_opens_the_page_marks_wrong_and_finds_it_
         assert not page.errors, page.errors
 
 
-def test_the_model_loading_is_shown_and_checks_stay_behind_details(slow_llm_server):
+def test_what_the_answer_waits_on_is_shown_and_checks_stay_behind_details(slow_llm_server):
     with browser_page(slow_llm_server, READER) as page:
-        # The stand-in model is never "loaded" (it is no llama.cpp model): the page says what a first local
-        # answer waits on, with the seconds spent.
+        # The page says what the answer waits on, as the server's status event words it, with the seconds spent
+        # (the stand-in model is loaded already; the not-yet-loaded status is tested in test_llm_queue).
         page.fill("#question", GROWTH)
         page.click("#send")
-        page.locator(".turn .state", has_text="Loading the local model").wait_for(timeout=10_000)
-        shot(page, "07-model-loading")
+        page.locator(".turn .state", has_text="the model then writes the answer").wait_for(timeout=10_000)
+        shot(page, "07-model-answering")
         first = page.locator(".turn .answer").first
         first.locator("a.cite").first.wait_for(timeout=30_000)
         assert not page.locator(".turn .state").count()

@@ -31,8 +31,9 @@ def test_stream_sends_tokens_then_verified_answer_then_done(slow_llm_server):
         response = client.post("/v1/ask/stream", json={"question": GROWTH})
     events = sse_events(response)
     names = [name for name, _ in events]
-    # The model was never loaded by this server (SlowModel stands in for it): the page is told it is loading.
-    assert events[0] == ("status", {"state": "loading_model", "message": events[0][1]["message"]})
+    # The Assistant was given its model, so nothing is loading: the page is told the model writes the answer.
+    assert events[0] == ("status", {"state": "answering", "message": events[0][1]["message"]})
+    assert "the model then writes the answer" in events[0][1]["message"]
     assert names[1] == "token" and names[-2:] == ["answer", "done"] and names.count("token") > 3
     answer = events[-2][1]
     assert answer["answerer"] == "local" and "20.9%" in answer["answer"] and answer["citations"]
@@ -88,3 +89,25 @@ def test_abandoned_stream_frees_the_model(slow_llm_server):
             answerer = client.post("/v1/ask", json={"question": GROWTH}).json()["answerer"]
             time.sleep(0.2)
     assert answerer == "local", "the model slot was never released after the client left"
+
+
+def test_a_local_model_not_loaded_yet_is_announced_as_loading(sample_index, tmp_path):
+    """A first local answer loads the model (tens of seconds on a CPU): the status sent before it says so,
+    until the model is loaded; a model given to the Assistant is loaded already."""
+    from api.main import create_app
+    from api.service import Turn
+    from rag.assistant import Assistant
+    from tests.api.conftest import SlowModel, api_settings
+    from tests.conftest import make_settings
+
+    def status(assistant: Assistant) -> dict:
+        app = create_app(assistant, api_settings(tmp_path / "home"))
+        try:
+            return app.state.service.status(Turn(question=GROWTH, conversation_id=None, history=[], answerer="local"))
+        finally:
+            assistant.catalog.close()
+
+    unloaded = status(Assistant.from_settings(make_settings(sample_index)))
+    assert unloaded["state"] == "loading_model" and "Loading the local model" in unloaded["message"]
+    given = status(Assistant.from_settings(make_settings(sample_index), chat_models={"local": SlowModel()}))
+    assert given["state"] == "answering"

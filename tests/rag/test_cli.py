@@ -174,3 +174,39 @@ def test_documents_lists_the_catalog_without_loading_the_embedder(sample_index, 
     assert as_json.returncode == 0, as_json.stderr
     assert as_json.stderr.splitlines()[-1] == "loaded:"
     assert json_lines(as_json.stdout) == [d.to_dict() for d in docs]
+
+
+def test_serve_says_answers_are_extractive_until_llama_cpp_is_installed(cli, tmp_path, monkeypatch):
+    # `make run` serves while it builds llama.cpp in the background; the model's parts are there, the runtime
+    # is not yet. serve reads both from rag.models when it runs.
+    import uvicorn
+
+    import rag.models
+
+    monkeypatch.setattr(rag.models, "qwen_parts_installed", lambda: True)
+    monkeypatch.setattr(rag.models, "llama_runtime_installed", lambda: False)
+    monkeypatch.setenv("RAG_LLM__ANSWERER", "auto")
+    monkeypatch.delenv("RAG_API_KEYS", raising=False)
+    # NOTE: uvicorn.run would block serving until stopped; this stand-in records what it was asked to serve.
+    served: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: served.append({"app": app, **options}))
+    result = cli("serve", "--index", tmp_path / "index", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert ("llama.cpp is not installed yet (make run builds it in the background: .venv/llm-build.log): answers "
+            "are extractive until it is, then the local model answers") in result.stderr
+    assert "serving on http://127.0.0.1:8123/" in result.stderr
+    assert [(s["host"], s["port"]) for s in served] == [("127.0.0.1", 8123)]
+
+
+def test_serve_says_nothing_of_llama_cpp_once_it_is_installed(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    import rag.models
+
+    monkeypatch.setattr(rag.models, "qwen_parts_installed", lambda: True)
+    monkeypatch.setattr(rag.models, "llama_runtime_installed", lambda: True)
+    monkeypatch.setenv("RAG_LLM__ANSWERER", "auto")
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: None)
+    result = cli("serve", "--index", tmp_path / "index", "--port", "8123")
+    assert result.exit_code == 0, result.output
+    assert "llama.cpp" not in result.stderr and "serving on" in result.stderr
