@@ -127,7 +127,7 @@ _QUANTITY_Q = re.compile(
 # Words after "how much" that are not what is measured: comparatives ("how much higher") and the words an amount
 # is given in ("how much money", "how many millions").
 _NOT_QUANTITY_NOUNS = {"more", "less", "higher", "lower", "bigger", "larger", "smaller", "faster", "further",
-                       "longer", "time", "fewer", "greater", "better", "worse"} | vocabulary().words("amount words")
+                       "longer", "money", "time", "fewer", "greater", "better", "worse"} | vocabulary().words("amount words")
 # "the rate of return on plan assets", "the CAGR for the packaging market", "the segment's margin": what the
 # figure is about. The sentence that answers must be about it too.
 _SUBJECT_OF_Q = re.compile(
