@@ -25,6 +25,7 @@ from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.lexical import STOP_WORDS, fold, lexical_tokens
 from rag.question import asks_reason, normalise_periods
 from rag.types import Hit
+from rag.vocabulary import vocabulary
 
 PACKAGED_CALCULATIONS = Path(__file__).with_name("calculations.txt")
 OPERATIONS = ("percent change", "change", "difference", "average", "total", "ratio", "share")
@@ -349,10 +350,12 @@ def read_pair_request(question: str, calculations: Calculations) -> PairRequest 
 _CELL = re.compile(r"^\(?-?[$€£]?\s*\(?-?\d[\d,]*(?:\.\d+)?\)?%?\)?$")
 _TRAILING_CELLS = re.compile(r"(?:\s+(?:[$€£]\s*)?\(?-?\d[\d,]*(?:\.\d+)?\)?%?)+\s*$")
 _NOTE_REFERENCE = re.compile(r"\((?:notes?|see note)\s[^)]*\)", re.IGNORECASE)
-_SCALE = re.compile(r"\bin (thousands|millions|billions)\b|\(\s*(?:[$€£]|usd|us\$)?\s*(?:in )?(thousands|millions|"
-                    r"billions|000s|000)\b", re.IGNORECASE)
-_SCALE_WORD = {"thousands": "thousand", "000s": "thousand", "000": "thousand", "millions": "million",
-               "billions": "billion"}
+# "(in thousands)", "($000s)": the scale of a table's figures, as the word a computed answer states.
+_SCALE_WORD = vocabulary().meanings("table scales")
+_SCALE_WRITTEN = sorted(map(re.escape, _SCALE_WORD), key=len, reverse=True)
+# Only a word is a scale after a bare "in": "in 000" is a figure, not a heading.
+_SCALE = re.compile(rf"\bin ({'|'.join(w for w in _SCALE_WRITTEN if w.isalpha())})\b|"
+                    rf"\(\s*(?:[$€£]|usd|us\$)?\s*(?:in )?({'|'.join(_SCALE_WRITTEN)})\b", re.IGNORECASE)
 
 
 def parse_figure(text: str) -> float | None:

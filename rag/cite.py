@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from rag.vocabulary import vocabulary
+
 MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _QUARTER_NQYY = re.compile(r"\b([1-4])Q(\d{2}|\d{4})\b", re.IGNORECASE)
 # "Q1 2026", "Q1'26", "Q1 FY26", "Q12026"; not "Q126", which is no quarter anyone writes.
@@ -13,9 +15,8 @@ _ORDINAL_QUARTER = re.compile(r"\b(first|second|third|fourth)\s+quarter\s+(?:of\
 # A digit run after letters still counts ("RMB99.9bn", "增长35%", "GB200": the same on both sides).
 _NUMBER = re.compile(r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?([A-Za-z]*)")
 # A number glued to letters is part of a name ("3peak", "950PR") unless the letters are a unit ("2000W").
-_UNITS = {"", "w", "kw", "mw", "gw", "kwh", "mwh", "gwh", "twh", "nm", "mm", "cm", "km", "b", "bn", "mn", "m", "k",
-          "t", "tn", "x", "gb", "tb", "pb", "s", "th", "st", "nd", "rd", "bp", "bps", "pp", "ppt", "e", "f", "a",
-          "yr", "yrs", "usd", "rmb", "cny", "hkd"}
+FIGURE_UNITS = vocabulary().words("figure units")
+_UNITS = FIGURE_UNITS | {""}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4}
 
 

@@ -20,7 +20,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from rag.chunk import sentence_spans
-from rag.cite import MARKER, figures, markers_in
+from rag.cite import FIGURE_UNITS, MARKER, figures, markers_in
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.instructions import is_instruction
 from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
@@ -36,6 +36,7 @@ from rag.question import (
     token_set,
 )
 from rag.types import Hit
+from rag.vocabulary import vocabulary
 
 _CLAUSE_BREAK = re.compile(r",\s+(?=and |while |with |which |but |whereas |as well as |along with )|;\s+")
 _BECAUSE = re.compile(
@@ -59,9 +60,12 @@ _CHANGE = re.compile(r"\b(?:grow|grew|grown|growth|increas\w*|ris(?:e|es|ing|en)
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
                  "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
                  "fifty": 50, "hundred": 100}
-# Chinese counts in 万 (10^4) and 亿 (10^8): "42.3亿元" is 4.23 billion yuan, "5013万股" 50.13 million shares.
-_CHINESE_SCALE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(亿|万)")
-_CHINESE_AS = {"亿": (Decimal("0.1"), Decimal(100)), "万": (Decimal("0.01"), Decimal(10))}
+# Chinese counts in 万 (10^4) and 亿 (10^8): "42.3亿元" is 4.23 billion yuan, "5013万股" 50.13 million shares. Each
+# is written in vocabulary.txt as a multiple of an English scale ("亿 = 100 million"); the scale above is 1,000
+# times larger, so the figure is also that multiple / 1,000 of it ("0.1 billion").
+_CHINESE_AS = {word: (Decimal(meaning.split()[0]) / 1000, Decimal(meaning.split()[0]))
+               for word, meaning in vocabulary().meanings("counting scales").items()}
+_CHINESE_SCALE = re.compile(rf"(?<![\d.])(\d+(?:\.\d+)?)\s*({'|'.join(map(re.escape, _CHINESE_AS))})")
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 # Share of a claim's content words that its cited sentence must hold (a paraphrase keeps most of them).
 MIN_SHARED_WORDS = 0.5
@@ -69,8 +73,8 @@ MIN_SHARED_WORDS = 0.5
 _SENTENCE_OPENERS = frozenset("""according based overall total both also however meanwhile yes no answer per
     while although as since after before during further additionally in on at for from by with under""".split())
 _NAME = re.compile(r"(?<![A-Za-z0-9])(?:[A-Z][A-Za-z0-9&'’.-]*[A-Za-z0-9]|[A-Z]|\d+[A-Za-z][A-Za-z0-9-]*)")
-_UNIT_SUFFIX = re.compile(r"^\d[\d,.]*(?:w|kw|mw|gw|kwh|mwh|gwh|twh|nm|mm|cm|km|b|bn|mn|m|k|t|tn|x|gb|tb|pb|s|th|st|nd|"
-                          r"rd|bp|bps|pp|ppt|e|f|a|yr|yrs|usd|rmb|cny|hkd)$", re.IGNORECASE)
+# A figure with its unit ("2.5GW", "96bps") is no name: the same units cite.figures reads as figures.
+_UNIT_SUFFIX = re.compile(rf"^\d[\d,.]*(?:{'|'.join(map(re.escape, sorted(FIGURE_UNITS)))})$", re.IGNORECASE)
 
 
 # Kinds of figure ----------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from typing import Literal
 
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.lexical import STOP_WORDS, chinese_words, fold, lexical_tokens
+from rag.vocabulary import vocabulary
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 
@@ -68,13 +69,12 @@ _QUESTION_WORDS = {"what", "which", "who", "when", "where", "why", "how", "is", 
                    "can", "according", "in", "by", "the", "name", "list", "give", "tell"}
 # Qualifiers that most figures in a report carry without saying so (an annual growth rate is year-on-year, a
 # price move "as of" a date is year to date): a question's "YoY" does not make a sentence without it a miss.
-QUALIFIERS = frozenset({"yoy", "y/y", "ytd", "ttm", "ltm", "ai"})
+QUALIFIERS = vocabulary().words("qualifiers")
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 # The words that name a period rather than what happened in it ("for the quarter ended July 29, 2023").
-PERIOD_WORDS = frozenset({"fiscal", "year", "years", "quarter", "quarters", "ended", "ending", "period", "fy", "as",
-                          "of", "end", "half"})
+PERIOD_WORDS = vocabulary().words("period words")
 _MONTH_ABBREVIATION = re.compile(r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\b\.?")
 _ABBREVIATED = {m[:3]: m for m in MONTHS} | {"Sept": "September"}
 # "Sep–Dec '25", "in '26": a year written with an apostrophe.
@@ -104,13 +104,9 @@ QUARTER = re.compile(r"^([1-4])q(\d\d)$")
 
 # What a figure measures. A figure for one of these does not answer a question about another: a forecast of
 # power consumption is not a revenue forecast, and growth in unit demand is not a price rise.
-METRICS = frozenset(fold(w) for w in """revenue revenues sales profit profits earnings income margin margins price
-    prices asp capex expenditure expenditures shipments demand consumption dividend dividends yield eps valuation
-    cost costs backlog inventory inventories cagr assets liabilities debt cash equity orders volume volumes
-    headcount employees ebitda ebitdar ebit""".split())
+METRICS = frozenset(fold(w) for w in vocabulary().words("metric words"))
 # "demand drivers", "price trends": a metric word that heads no figure.
-_NOT_FIGURE_HEADS = frozenset(fold(w) for w in """driver drivers factor factors reason reasons risk risks trend trends
-    outlook catalyst catalysts source sources side dynamics condition conditions environment""".split())
+_NOT_FIGURE_HEADS = frozenset(fold(w) for w in vocabulary().words("not figure heads"))
 
 # "By how much did operating expenses rise?": what changes is named just before the verb of change, and a
 # sentence about a neighbouring measure does not answer.
@@ -128,10 +124,10 @@ _AUXILIARIES = {"will", "would", "could", "should", "may", "might", "can", "to",
 _QUANTITY_Q = re.compile(
     r"\bhow (?P<kind>many|much) (?:more |additional |extra )?(?P<np>(?!of\b)(?:[\w'’-]+ ){0,5}?[\w'’-]+) "
     r"(?:is|are|was|were|will|would|did|does|do|has|have|had|can|could|should|may|might|must)\b", re.IGNORECASE)
-# Words after "how much" that are not what is measured ("how much higher", "how much money").
+# Words after "how much" that are not what is measured: comparatives ("how much higher") and the words an amount
+# is given in ("how much money", "how many millions").
 _NOT_QUANTITY_NOUNS = {"more", "less", "higher", "lower", "bigger", "larger", "smaller", "faster", "further",
-                       "longer", "money", "time", "fewer", "greater", "better", "worse", "hundred", "hundreds",
-                       "thousand", "thousands", "million", "millions", "billion", "billions", "dollars", "percent"}
+                       "longer", "money", "time", "fewer", "greater", "better", "worse"} | vocabulary().words("amount words")
 # "the rate of return on plan assets", "the CAGR for the packaging market", "the segment's margin": what the
 # figure is about. The sentence that answers must be about it too.
 _SUBJECT_OF_Q = re.compile(
@@ -143,9 +139,7 @@ _OWNER_Q = re.compile(r"\b(?P<np>(?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)(?:'s|’s|s
 _SUBJECT_ENDS = frozenset("""come came comes compare compared account accounted hold holds reach reached grow grew
     rise rose fall fell see saw expect expected change changed drive drove hit perform performed stand end""".split())
 # Words that name no particular subject: "the packaging market" is about packaging, "the bank's view" about nothing.
-_GENERIC_SUBJECT = frozenset(fold(w) for w in """market markets sector sectors industry industries segment segments
-    space business company companies firm firms group total overall current latest new next whole entire bank
-    broker report house analyst analysts brokerage year years quarter call view""".split())
+_GENERIC_SUBJECT = frozenset(fold(w) for w in vocabulary().words("generic subjects"))
 # "each share", "per employee", "a single store"; not "per cent" or "each year". Not "one", which is as often a
 # pronoun ("Where should one look ...").
 _PER_UNIT_Q = re.compile(r"\b(?:each|every|per|a single)\s+(?!of\b|cent\b|another\b)(?P<np>(?:[\w-]+\s+){0,2}[\w-]+)",
@@ -154,7 +148,7 @@ _PER_UNIT_Q = re.compile(r"\b(?:each|every|per|a single)\s+(?!of\b|cent\b|anothe
 _UNIT_VERBS = frozenset("""need needs draw draws consume consumes use uses cost costs require requires get gets make
     makes earn earns generate generates ship ships sell sells carry carries take takes""".split())
 # A rate "per year" or "each quarter" is written as annual growth or a CAGR, not with the word "year".
-_GENERIC_UNITS = {"year", "annum", "quarter", "month", "week", "day", "time"}
+_GENERIC_UNITS = vocabulary().words("generic units")
 
 
 def normalise_periods(text: str) -> str:

@@ -72,7 +72,7 @@ def test_counts_are_told_from_rates_money_and_dates(text, expected):
     ("What is the rate of return on plan assets?", [], ["asset"], ["return"]),
     ("What was the consumer segment's full-year gain in 2022?", [], [], ["consumer"]),
     ("Which product category's recovery drove the quarter?", [], [], []),  # a name is asked for
-    ("What demand drivers sit behind the capex jump?", [], ["capex"], []),  # drivers are asked for, not demand
+    ("What demand trends sit behind the capex jump?", [], ["capex"], []),  # trends are asked for, not demand
 ])
 def test_question_profile_names_the_unit_metric_and_subject_of_a_figure(question, per_unit, metrics, subject):
     profile = QuestionProfile.read(question)
