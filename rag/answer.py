@@ -41,13 +41,13 @@ from rag.evidence import (
     has_percent,
     names_missing,
     names_stated,
-    token_set,
 )
 from rag.glossary import Glossary
 from rag.instructions import is_instruction
 from rag.lexical import fold, is_chinese
+from rag.normalise import MONTHS, quarters_written, token_set
 from rag.prompts import load_prompt
-from rag.question import MONTHS, PERIOD_WORDS, QuestionProfile, quarters_written
+from rag.question import PERIOD_WORDS, QuestionProfile
 from rag.settings import AnswerSettings
 from rag.types import Citation, Hit
 

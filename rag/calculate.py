@@ -23,7 +23,8 @@ from rag.answer import Draft, abstention, citation_for
 from rag.data_files import read_data_file
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.lexical import STOP_WORDS, fold, lexical_tokens
-from rag.question import asks_reason, normalise_periods
+from rag.normalise import normalise_periods
+from rag.question import asks_reason
 from rag.types import Hit
 from rag.vocabulary import vocabulary
 

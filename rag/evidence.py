@@ -24,17 +24,8 @@ from rag.cite import FIGURE_UNITS, MARKER, figures, markers_in
 from rag.glossary import Glossary, load_glossary, phrase_in
 from rag.instructions import is_instruction
 from rag.lexical import STOP_WORDS, fold, is_chinese, lexical_tokens
-from rag.question import (
-    CJK,
-    METRICS,
-    MONTHS,
-    QUALIFIERS,
-    YEAR,
-    QuestionProfile,
-    anchor_in,
-    normalise_periods,
-    token_set,
-)
+from rag.normalise import MONTHS, YEAR, anchor_in, normalise_periods, token_set
+from rag.question import CJK, METRICS, QUALIFIERS, QuestionProfile
 from rag.types import Hit
 from rag.vocabulary import vocabulary
 

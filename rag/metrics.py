@@ -30,7 +30,7 @@ from rag.calculate import (
     read_rows,
 )
 from rag.data_files import read_data_file
-from rag.question import normalise_periods
+from rag.normalise import normalise_periods
 from rag.types import Citation, Hit
 
 PACKAGED_METRICS = Path(__file__).with_name("metrics.txt")

@@ -6,7 +6,8 @@ import pytest
 
 from rag.cite import figures, markers_in
 from rag.evidence import Cited, check_claims, dates_dropped, fits, names_stated
-from rag.question import QuestionProfile, normalise_periods
+from rag.normalise import normalise_periods
+from rag.question import QuestionProfile
 
 # TAT-QA dev, an annual report (context a5fb7f90, paragraph 2).
 CMS = "Sales: CMS sales increased 59% to $328.8 million in fiscal 2019 compared to $207.0 million in 2018."

@@ -101,7 +101,8 @@ ENTRIES = [
 @pytest.mark.parametrize(("question", "term", "sentence"), ENTRIES)
 def test_each_packaged_entry_holds_on_a_real_report(question, term, sentence):
     from rag.lexical import fold
-    from rag.question import QuestionProfile, token_set
+    from rag.normalise import token_set
+    from rag.question import QuestionProfile
 
     profile = QuestionProfile.read(question)
     assert fold(term) not in token_set(sentence), "the example must need the glossary"

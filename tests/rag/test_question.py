@@ -5,7 +5,8 @@ import pytest
 
 from rag.evidence import fits, has_count, has_percent, names_stated
 from rag.lexical import fold
-from rag.question import QuestionProfile, normalise_periods
+from rag.normalise import normalise_periods
+from rag.question import QuestionProfile
 
 
 @pytest.mark.parametrize(("question", "measured", "percent"), [

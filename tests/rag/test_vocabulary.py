@@ -86,9 +86,9 @@ METRIC_WORDS = [  # TAT-QA dev questions unless named
 def test_a_metric_word_says_what_the_asked_figure_measures(monkeypatch, word, question):
     from rag import question as q
 
-    assert fold(word) in q.QuestionProfile(question).metrics
+    assert fold(word) in q.QuestionProfile.read(question).metrics
     monkeypatch.setattr(q, "METRICS", q.METRICS - {fold(word)})
-    assert fold(word) not in q.QuestionProfile(question).metrics
+    assert fold(word) not in q.QuestionProfile.read(question).metrics
 
 
 NOT_FIGURE_HEADS = [
@@ -108,9 +108,9 @@ def test_a_metric_word_before_a_head_that_is_no_figure_asks_for_no_figure(monkey
     from rag import question as q
 
     metric = fold(re.search(rf"(\w+) {head}", question).group(1))
-    assert metric not in q.QuestionProfile(question).metrics
+    assert metric not in q.QuestionProfile.read(question).metrics
     monkeypatch.setattr(q, "_NOT_FIGURE_HEADS", q._NOT_FIGURE_HEADS - {fold(head)})
-    assert metric in q.QuestionProfile(question).metrics
+    assert metric in q.QuestionProfile.read(question).metrics
 
 
 GENERIC_SUBJECTS = [  # TAT-QA dev questions, else a phrase of the filing named
@@ -139,9 +139,9 @@ GENERIC_SUBJECTS = [  # TAT-QA dev questions, else a phrase of the filing named
 def test_a_generic_word_of_a_figures_subject_is_not_asked_of_the_sentence(monkeypatch, word, question):
     from rag import question as q
 
-    assert fold(word) not in q.QuestionProfile(question).subject
+    assert fold(word) not in q.QuestionProfile.read(question).subject
     monkeypatch.setattr(q, "_GENERIC_SUBJECT", q._GENERIC_SUBJECT - {fold(word)})
-    assert fold(word) in q.QuestionProfile(question).subject
+    assert fold(word) in q.QuestionProfile.read(question).subject
 
 
 QUALIFIERS = [
@@ -156,9 +156,9 @@ QUALIFIERS = [
 def test_a_qualifier_figures_carry_unsaid_is_not_a_name_to_find(monkeypatch, word, question):
     from rag import question as q
 
-    assert word not in q.QuestionProfile(question).names
+    assert word not in q.QuestionProfile.read(question).names
     monkeypatch.setattr(q, "QUALIFIERS", q.QUALIFIERS - {word})
-    assert word in q.QuestionProfile(question).names
+    assert word in q.QuestionProfile.read(question).names
 
 
 # (entry, question, a sentence of a filing that shares only the question's name and period with it).
@@ -183,9 +183,9 @@ def test_a_period_word_is_not_what_a_question_shares_with_a_filings_cover(monkey
     from rag import answer
     from rag.question import QuestionProfile
 
-    assert not answer.says_more_than_names(QuestionProfile(question), cover)
+    assert not answer.says_more_than_names(QuestionProfile.read(question), cover)
     monkeypatch.setattr(answer, "PERIOD_WORDS", answer.PERIOD_WORDS - {word})
-    assert answer.says_more_than_names(QuestionProfile(question), cover)
+    assert answer.says_more_than_names(QuestionProfile.read(question), cover)
 
 
 GENERIC_UNITS = [
@@ -205,9 +205,9 @@ GENERIC_UNITS = [
 def test_a_rate_per_period_names_no_unit_a_sentence_must_say(monkeypatch, word, question):
     from rag import question as q
 
-    assert q.QuestionProfile(question).per_unit == []
+    assert q.QuestionProfile.read(question).per_unit == ()
     monkeypatch.setattr(q, "_GENERIC_UNITS", q._GENERIC_UNITS - {word})
-    assert q.QuestionProfile(question).per_unit == [word]
+    assert q.QuestionProfile.read(question).per_unit == (word,)
 
 
 AMOUNT_WORDS = [  # TAT-QA dev questions, else a table heading of the filing named
@@ -225,9 +225,9 @@ AMOUNT_WORDS = [  # TAT-QA dev questions, else a table heading of the filing nam
 def test_the_words_an_amount_is_given_in_are_not_what_is_counted(monkeypatch, word, question):
     from rag import question as q
 
-    assert q.QuestionProfile(question).quantity_noun != fold(word)
+    assert q.QuestionProfile.read(question).quantity_noun != fold(word)
     monkeypatch.setattr(q, "_NOT_QUANTITY_NOUNS", q._NOT_QUANTITY_NOUNS - {word})
-    assert q.QuestionProfile(question).quantity_noun == fold(word)
+    assert q.QuestionProfile.read(question).quantity_noun == fold(word)
 
 
 FIGURE_UNITS = [  # (unit, sentence, the figure read)
