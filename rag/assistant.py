@@ -140,15 +140,15 @@ class Assistant:
         Raises:
             BadQuestionError, EmptyIndexError, FilterError, AnswererError (a missing local model).
         """
-        read = self.read(question)
+        record = self.read(question)
         parsed = parse_filters(filters)
         reader = self.answerer(answerer or self.settings.llm.answerer)
-        cache_key = (read.text, k, tuple(sorted(parsed.items())), self._index_version())
+        cache_key = (record.text, k, tuple(sorted(parsed.items())), self._index_version())
         if reader.name != "extractive":  # a model's answer is not kept: it may differ, and costs seconds anyway
-            return self._answer(read, k, parsed, reader, on_token, id, cache_key)
+            return self._answer(record, k, parsed, reader, on_token, id, cache_key)
         with self._answering_first(cache_key) as cached:
             return replace(cached, id=id) if cached is not None else self._answer(
-                read, k, parsed, reader, on_token, id, cache_key)
+                record, k, parsed, reader, on_token, id, cache_key)
 
     def read(self, text: str) -> Question:
         """The question record every stage after reading gets: `text` read once (see rag/read.py)."""
