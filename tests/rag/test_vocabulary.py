@@ -1,12 +1,14 @@
 """The vocabulary: how rag/vocabulary.txt is read, and each of its entries shown doing what it is there for on a
-question about, or a sentence of, a filing or an annual report (TAT-QA dev, FinanceBench dev) or Chinese
-financial news (FinCUGE dev), never on the sample broker report."""
+question about, or a sentence of, a filing or an annual report (TAT-QA dev, FinanceBench dev), Chinese
+financial news (FinCUGE dev) or a public web page quoted with its address (an earnings release, an investor
+presentation, a broker's note, market research, energy or data-centre news), never on the sample broker
+report."""
 
 import re
 
 import pytest
 
-from rag.lexical import fold
+from rag.lexical import fold, lexical_tokens
 from rag.vocabulary import SECTIONS, Vocabulary, VocabularyError, vocabulary
 
 
@@ -37,8 +39,9 @@ def test_the_packaged_vocabulary_fills_every_section_and_a_missing_file_is_a_cle
         vocabulary(str(tmp_path / "nope.txt"))
 
 
-# Each entry, on a filing, an annual report or Chinese financial news. A question is TAT-QA's or FinanceBench's
-# where one says the word; otherwise it asks about a sentence of such a document, quoted beside it. Every test
+# Each entry, on a filing, an annual report, Chinese financial news or a public web page whose address is given
+# beside its words. A question is TAT-QA's or FinanceBench's where one says the word; otherwise it asks about a
+# sentence of such a document, quoted beside it. Every test
 # below also takes the entry out and shows the behaviour gone, so an example shows what its entry does.
 
 METRIC_WORDS = [  # TAT-QA dev questions unless named
@@ -79,6 +82,14 @@ METRIC_WORDS = [  # TAT-QA dev questions unless named
     ("headcount", "What was the headcount in 2021?"),
     # TAT-QA (an airline's report): "Adjusted EBITDAR".
     ("ebitdar", "What was the adjusted EBITDAR in 2019?"),
+    # Counterpoint Research's forecast, https://www.itiger.com/hans/news/1197685857: "the global smartphone market
+    # ASP is projected to increase from $357 in 2024 to $370 in 2025, reaching $412 by 2029, representing a 3%
+    # compound annual growth rate (CAGR)".
+    ("asp", "What is the global smartphone market ASP projected to be in 2029?"),
+    ("cagr", "What is the CAGR of the global smartphone ASP from 2024 to 2029?"),
+    # DIGITIMES Research, https://apps.digitimes.com/news/a20241023RS400/smartphone-2025-shipments-market-supply-chain.html:
+    # "forecasts that global smartphone shipments will reach 1,181.4 million units in 2024".
+    ("shipments", "What will global smartphone shipments reach in 2024?"),
 ]
 
 
@@ -149,6 +160,15 @@ QUALIFIERS = [
     ("yoy", "What was the % change YoY of worldwide sales?"),
     # Amcor's 2023 Q4 earnings release: "Q4 YTD - Income Before Tax by Segment".
     ("ytd", "What was the YTD income before tax by segment?"),
+    # DIGITIMES Research, https://apps.digitimes.com/news/a20241023RS400/smartphone-2025-shipments-market-supply-chain.html:
+    # "Chart 7: Foldable smartphone Y/Y shipment growth, 2021-2025 (m units)".
+    ("y/y", "What was the foldable smartphone Y/Y shipment growth in 2025?"),
+    # La-Z-Boy's margins, https://retail-index.emarketer.com/company/data/5374f24b4d4afd2bb4446592/5374f2844d4afd824cc15a26/lfy/false/la-z-boy-margins:
+    # a "TTM" column beside the years, its row "Gross margin".
+    ("ttm", "What was La-Z-Boy's TTM gross margin?"),
+    # An investor presentation's net leverage slide, https://pitchsend.com/slides/4a308665-f82c-4f93-b80e-a3e158d65149:
+    # "LTM Adjusted EBITDA (b) $ 96.8".
+    ("ltm", "What was the LTM Adjusted EBITDA?"),
 ]
 
 
@@ -156,9 +176,10 @@ QUALIFIERS = [
 def test_a_qualifier_figures_carry_unsaid_is_not_a_name_to_find(monkeypatch, word, question):
     from rag import question as q
 
-    assert word not in q.QuestionProfile.read(question).names
+    # "Y/Y" would be found as its words ("y"), "YoY" as itself.
+    assert not set(lexical_tokens(word)) & set(q.QuestionProfile.read(question).names)
     monkeypatch.setattr(q, "QUALIFIERS", q.QUALIFIERS - {word})
-    assert word in q.QuestionProfile.read(question).names
+    assert set(lexical_tokens(word)) & set(q.QuestionProfile.read(question).names)
 
 
 # (entry, question, a sentence of a filing that shares only the question's name and period with it).
@@ -241,6 +262,31 @@ FIGURE_UNITS = [  # (unit, sentence, the figure read)
     ("rd", "53rd week 2 pts", "53"),  # TAT-QA dev
     ("s", "In the early 1970s, we developed an economical, high-performance process", "1970"),  # Corning 2022 10-K
     ("th", "on the 13th day of February, 2023.", "13"),  # Corning 2022 10-K
+    # https://michaelbommarito.com/wiki/datacenters/technology/rack-density
+    ("w", "Servers: Single-socket 1U servers, 100-200W each", "200"),
+    # https://disintermediate.global/glossary/power-density
+    ("kw", "The DGX B200 system draws 14.3kW for 8 GPUs", "14.3"),
+    # https://www.energy-storage.news/market-segments/connected-technologies/page/88
+    ("gw", "Swedish-based developer OX2 has acquired a proposed 1GW onshore wind farm in Western Australia, which "
+           "includes plans for a 100MW co-located battery energy storage system (BESS).", "1"),
+    # https://www.energy-storage.news/subjects/business
+    ("mwh", "TagEnergy has commissioned a 240MW/480MWh project in France", "480"),
+    # https://greenercities.org/global-demand-for-electricity-soaring/
+    ("twh", "Data centers consumed 460TWh in 2022, a figure that could rise to more than 1,000TWh by 2026", "460"),
+    # TSMC's 2025 Q3 results, https://particle.news/story/tsmc-lifts-2025-outlook-after-q3-beat-sets-2nm-for-volume-production-this-quarter
+    ("nm", "Advanced processes accounted for 74% of wafer revenue, with 3nm at 23%, 5nm at 37%, and 7nm at 14%.", "3"),
+    # Micron's HBM3E, https://www.sipoch.com/en/article/300330018546245
+    ("gb", "we can increase the memory capacity by 50% from 24GB to 36GB.", "24"),
+    # https://factsaday.com/en/fact/5487/vertical-memory-stacks-can-transfer-data-twenty-times-faster-than-high-end
+    ("tb", "HBM4 achieves data rates over 2TB/s per stack.", "2"),
+    # Motilal Oswal's results review, https://trendlyne.com/posts/1888409/operating-leverage-kicks-in-earnings-growth-set-to-revive
+    ("bp", "Gross margin (GM) shrank 280bp YoY to 53.5%.", "280"),
+    # Gateway's 2002 Q1, http://www.theregister.co.uk/Alert/2002/04/19/gateway_claws_back_market_share/
+    ("bn", "And it ended the quarter with $1.2bn cash and marketable securities", "1.2"),
+    # Rémy Cointreau's income statement, https://tracenable.com/company/remy-cointreau/income-statement
+    ("a", "| Sales | 984.6a | 1,194.1a |", "984.6"),
+    # https://blog.jessfraz.com/post/battery-day (its footnote mark after the year left out)
+    ("nd", "Tesla had its first Battery Day on September 22nd, 2020", "22"),
 ]
 
 
