@@ -275,15 +275,18 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
         return "".join(f"[{n}]" for n in good)
 
     def problems_of(claim: str, own: list[int]) -> list[str]:
+        """What `claim` says that the sentences `own` points at do not hold, each naming those sentences."""
+        where = "".join(f"[{n}]" for n in own)
         if any(is_instruction(evidence[n - 1].text) for n in own):
-            return ["cites an instruction to an assistant, which is no evidence"]
-        return claim_problems(MARKER.sub(" ", claim), "\n".join(evidence[n - 1].text for n in own),
-                              "\n".join(evidence[n - 1].context for n in own), glossary)
+            return [f"cites an instruction to an assistant, which is no evidence ({where})"]
+        return [f"{problem} (not in {where})" for problem in claim_problems(
+            MARKER.sub(" ", claim), "\n".join(evidence[n - 1].text for n in own),
+            "\n".join(evidence[n - 1].context for n in own), glossary)]
 
     cleaned = re.sub(r"[ \t]+([.,;])", r"\1", MARKER.sub(keep_valid, answer)).strip()
     # First the claims that cite their own sentences (repointed where one other sentence holds them), then
     # the claims without markers, against all that the answer then cites.
-    claims: list[tuple[str, list[int], list[str] | None]] = []  # (claim, its markers, its problems)
+    claims: list[tuple[str, list[str] | None]] = []  # (claim, its problems' notes; None: it has no markers)
     moved: list[str] = []
     position, between = 0, []
     for start, end in sentence_spans(cleaned):
@@ -292,7 +295,7 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
         claim = cleaned[start:end]
         own = markers_in(claim)
         if not own or not MARKER.sub("", claim).strip(" .[]"):
-            claims.append((claim, own, None))
+            claims.append((claim, None))
             continue
         problems = problems_of(claim, own)
         if problems and repoint:
@@ -304,24 +307,19 @@ def check_claims(answer: str, evidence: list[Cited], glossary: Glossary | None =
                 stop = claim[-1] if claim[-1:] in ".!?。" else ""
                 claim = f"{claim[:len(claim) - len(stop)].rstrip()} [{holders[0]}]{stop}"
                 moved.append(f"citation {''.join(f'[{n}]' for n in own)} moved to [{holders[0]}]")
-                own, problems = [holders[0]], []
-        claims.append((claim, own, problems))
-    text = "".join(b + c for b, (c, _, _) in zip(between, claims)) + cleaned[position:]
+                problems = []
+        claims.append((claim, problems))
+    text = "".join(b + c for b, (c, _) in zip(between, claims)) + cleaned[position:]
     cited = markers_in(text)
     unsupported: list[str] = []
     if not re.search(r"\w", MARKER.sub(" ", text)):
         unsupported.append("the answer says nothing but its markers")
-    for claim, own, found in claims:
+    for claim, found in claims:
         if found is None:
-            own = cited
-            if not own or not MARKER.sub("", claim).strip(" .[]"):
+            if not cited or not MARKER.sub("", claim).strip(" .[]"):
                 continue
-            found = problems_of(claim, own)
-        where = "".join(f"[{n}]" for n in own)
-        for problem in found:
-            note = f"{problem} ({where})" if problem.startswith("cites an instruction") else f"{problem} (not in {where})"
-            if note not in unsupported:
-                unsupported.append(note)
+            found = problems_of(claim, cited)
+        unsupported.extend(note for note in dict.fromkeys(found) if note not in unsupported)
     return ClaimCheck(text=text, cited=cited, invalid_markers=invalid, unsupported=unsupported, moved=moved)
 
 
